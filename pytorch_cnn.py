@@ -239,6 +239,8 @@ def classify(model, x, batch_size=1000):
     model's mode as it found it. See `to_model_input` for the other accepted forms.
     """
     x = to_model_input(x)
+    if len(x) == 0:
+        return torch.empty(0, dtype=torch.int64)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -247,7 +249,7 @@ def classify(model, x, batch_size=1000):
             labels = [model(chunk.to(device)).argmax(dim=1).cpu() for chunk in x.split(batch_size)]
     finally:
         model.train(was_training)
-    return torch.cat(labels) if labels else torch.empty(0, dtype=torch.int64)
+    return torch.cat(labels)
 
 
 # ----------------------------------------------------------------------------
@@ -773,18 +775,19 @@ def plot_history(history, path):
     plt.close(fig)
 
 
-def evaluate(cfg, gallery_path="pytorch_cnn_gallery.png", curves_path="pytorch_cnn_training.png"):
+def evaluate(cfg, suite=SUITE, gallery_path="pytorch_cnn_gallery.png",
+             curves_path="pytorch_cnn_training.png"):
     """Load model.pt like the grader and measure it on the clean test set and
-    on every degradation of SUITE. Prints a table, saves the plots. -> metrics."""
+    on every degradation of `suite`. Prints a table, saves the plots. -> metrics."""
     model = load_model(cfg.model_path, resolve_device(cfg.device))
     images, labels = load_mnist(cfg.data_dir, train=False)
-    acc = suite_accuracy(model, images, labels, SUITE, seed=cfg.seed + 2000)
+    acc = suite_accuracy(model, images, labels, suite, seed=cfg.seed + 2000)
     mean, (worst_name, worst) = summarise(acc)
     print(f"{'test set (10,000 images)':26s} accuracy")
     for name, a in acc.items():
         print(f"  {name:24s} {a:8.2%}")
     print(f"  {'mean':24s} {mean:8.2%}\n  {'worst (' + worst_name + ')':24s} {worst:8.2%}")
-    plot_gallery(model.cpu(), images, labels, SUITE, cfg.seed + 2000, gallery_path)
+    plot_gallery(model.cpu(), images, labels, suite, cfg.seed + 2000, gallery_path)
     if Path(cfg.history_path).exists():
         plot_history(json.loads(Path(cfg.history_path).read_text()), curves_path)
     return {"accuracy": acc, "mean": mean, "worst": worst, "worst_name": worst_name}
@@ -810,14 +813,17 @@ def photo_to_mnist(img):
 
 
 def classify_files(model, paths):
-    """PNG/JPEG files -> list of (path, label)."""
+    """PNG/JPEG files -> list of (path, label). Images are read with Pillow
+    (torchvision's own decoders are deprecated since 0.29)."""
+    from PIL import Image   # a torchvision dependency; imported here, used only here
     batch = []
     for path in paths:
         try:
-            img = torchvision.io.decode_image(str(path), mode=torchvision.io.ImageReadMode.GRAY)
-        except (RuntimeError, OSError, ValueError) as err:
-            raise DataError(f"cannot read {path} as a PNG or JPEG image: {err}") from None
-        batch.append(photo_to_mnist(img[0].float() / 255))
+            with Image.open(path) as img:
+                grey = torch.from_numpy(np.asarray(img.convert("L"), dtype=np.float32) / 255)
+        except (OSError, ValueError) as err:
+            raise DataError(f"cannot read {path} as an image: {err}") from None
+        batch.append(photo_to_mnist(grey))
     labels = classify(model, torch.stack(batch)) if batch else []
     return [(p, int(l)) for p, l in zip(paths, labels)]
 

@@ -1,0 +1,372 @@
+"""Tests of pytorch_cnn.py: models, classify's contract, the camera model,
+data handling, training and the shipped model.pt."""
+import gzip
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import pytorch_cnn as P  # noqa: E402
+
+torch.set_num_threads(1)   # tests share 2 cores with other work; avoids OpenMP thrashing
+
+
+@pytest.fixture(scope="module")
+def test_set():
+    images, labels = P.load_mnist(ROOT / "data", train=False)
+    return images, labels
+
+
+@pytest.fixture(scope="module")
+def shipped_model():
+    return P.load_model(ROOT / "model.pt")
+
+
+def g(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+# ---------------------------------------------------------------- models
+
+@pytest.mark.parametrize("cls", [P.FCNet, P.SimpleCNN, P.MyNet])
+@pytest.mark.parametrize("batch", [1, 7])
+def test_models_output_log_probabilities(cls, batch):
+    out = cls().eval()(torch.rand(batch, 1, 28, 28))
+    assert out.shape == (batch, 10)
+    assert torch.allclose(out.exp().sum(dim=1), torch.ones(batch), atol=1e-5)
+
+
+def test_reference_models_follow_the_template():
+    cnn = P.SimpleCNN()
+    assert (cnn.conv.in_channels, cnn.conv.out_channels, cnn.conv.kernel_size,
+            cnn.conv.stride, cnn.conv.padding) == (1, 10, (3, 3), (2, 2), (1, 1))
+    assert cnn.fc.in_features == 28 * 28 * 10 // 4
+    assert P.FCNet().fc.in_features == 784
+
+
+def test_mynet_small_and_argument_free():
+    model = P.get_model_class(None)[0]()
+    assert P.get_model_class(None) == [P.MyNet]
+    n_bytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    assert n_bytes <= 1_000_000
+
+
+def test_mynet_cancels_gain_and_offset():
+    """Input standardisation inside the model: a*x + b classifies as x."""
+    model = P.MyNet().eval()
+    x = torch.rand(4, 1, 28, 28, generator=g())
+    with torch.no_grad():
+        assert torch.allclose(model(x), model(0.3 * x + 0.5), atol=1e-4)
+
+
+# ---------------------------------------------------------------- classify
+
+def test_classify_contract_shape_dtype_and_mode():
+    model = P.MyNet()
+    model.train()
+    x = torch.rand(5, 1, 28, 28, generator=g())
+    labels = P.classify(model, x)
+    assert labels.shape == (5,) and labels.dtype == torch.int64
+    assert model.training, "classify must leave the model's mode as it found it"
+    assert torch.equal(labels, P.classify(model.eval(), x)), "train mode must not change results"
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_classify_accepts_other_forms():
+    model = P.MyNet().eval()
+    x = torch.rand(3, 1, 28, 28, generator=g())
+    expected = P.classify(model, x)
+    for variant in [x[:, 0], x.reshape(3, 784), x.double(), x.numpy(),
+                    (x * 255).round().to(torch.uint8)]:
+        assert torch.equal(P.classify(model, variant), expected)
+
+
+def test_classify_survives_nan_inf_and_empty():
+    model = P.MyNet().eval()
+    x = torch.rand(2, 1, 28, 28, generator=g())
+    x[0, 0, 0, 0], x[1, 0, 5, 5], x[1, 0, 6, 6] = math.nan, math.inf, -math.inf
+    assert P.classify(model, x).shape == (2,)
+    empty = P.classify(model, torch.empty(0, 1, 28, 28))
+    assert empty.shape == (0,) and empty.dtype == torch.int64
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 28, 28), (2, 28), (28, 28, 1, 2), (2, 1, 32, 32), (784,)])
+def test_classify_rejects_other_shapes(shape):
+    with pytest.raises(ValueError, match=r"\(B, 1, 28, 28\).*got"):
+        P.classify(P.MyNet(), torch.rand(shape))
+
+
+def test_classify_rejects_integer_types_other_than_uint8():
+    with pytest.raises(ValueError, match="uint8"):
+        P.classify(P.MyNet(), torch.ones(1, 1, 28, 28, dtype=torch.int32))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_classify_on_cuda_model_returns_cpu_labels():
+    model = P.MyNet().cuda()
+    labels = P.classify(model, torch.rand(4, 1, 28, 28))
+    assert labels.device.type == "cpu" and labels.shape == (4,)
+
+
+# ---------------------------------------------------------------- camera model
+
+def digits(n=64, seed=0):
+    images, _ = P.load_mnist(ROOT / "data", train=False)
+    return images[seed:seed + n].float() / 255
+
+
+@pytest.mark.parametrize("name", list(P.DEGRADATIONS))
+def test_each_degradation_keeps_shape_and_grows_with_strength(name):
+    x = digits()
+    op = P.DEGRADATIONS[name]
+    mild = op(x, torch.full((64,), 0.05), g(1)).clamp(0, 1)
+    heavy = op(x, torch.full((64,), 1.0), g(1)).clamp(0, 1)
+    assert heavy.shape == x.shape and heavy.dtype == x.dtype and torch.isfinite(heavy).all()
+    change_mild, change_heavy = (mild - x).abs().mean(), (heavy - x).abs().mean()
+    assert change_heavy > 0.005, f"{name} at full strength barely changes the image"
+    assert change_heavy > 1.2 * change_mild, f"{name}: strength does not scale the change"
+
+
+def test_read_noise_has_the_intended_sigma():
+    x = torch.zeros(200, 1, 28, 28)
+    noise = P.read_noise(x, torch.full((200,), 0.5), g()) - x
+    assert noise.std().item() == pytest.approx(0.02 + 0.43 * 0.5, rel=0.03)
+
+
+def test_salt_pepper_hits_the_intended_fraction():
+    x = torch.full((200, 1, 28, 28), 0.5)
+    out = P.salt_pepper(x, torch.full((200,), 1.0), g())
+    assert (out != 0.5).float().mean().item() == pytest.approx(0.25, rel=0.05)
+    assert set(out.unique().tolist()) == {0.0, 0.5, 1.0}
+
+
+def test_defocus_spreads_a_point_by_sigma():
+    x = torch.zeros(1, 1, 28, 28)
+    x[0, 0, 14, 14] = 1
+    out = P.defocus(x, torch.tensor([0.5]), g())[0, 0]   # sigma = 0.4 + 1.6 * 0.5 = 1.2
+    r = torch.arange(28.0) - 14
+    var_y = (out.sum(1) * r ** 2).sum() / out.sum()
+    assert out.sum().item() == pytest.approx(1, rel=1e-4)
+    assert math.sqrt(var_y) == pytest.approx(1.2, rel=0.05)
+
+
+def test_motion_blur_is_a_streak_of_the_intended_length():
+    x = torch.zeros(1, 1, 28, 28)
+    x[0, 0, 14, 14] = 1
+    out = P.motion_blur(x, torch.tensor([1.0]), g())[0, 0]      # 9 px streak
+    lit = (out > 0.02).nonzero().float()
+    extent = (lit.max(0).values - lit.min(0).values).norm().item()
+    assert 7 <= extent <= 10.5
+
+
+def test_contrast_and_exposure_ranges():
+    x = digits()
+    low = P.contrast(x, torch.ones(64), g())
+    spread = low.amax(dim=(1, 2, 3)) - low.amin(dim=(1, 2, 3))
+    x_spread = x.amax(dim=(1, 2, 3)) - x.amin(dim=(1, 2, 3))
+    assert torch.allclose(spread, 0.08 * x_spread, atol=1e-5)
+    ex = P.exposure(torch.full((64, 1, 28, 28), 0.1), torch.ones(64), g())
+    gains = ex[:, 0, 0, 0] / 0.1
+    assert gains.min() >= math.exp(-1.6) - 1e-4 and gains.max() <= math.exp(1.6) + 1e-4
+    assert gains.max() / gains.min() > 5, "gain is drawn per sample, in both directions"
+
+
+def test_quantise_and_low_resolution():
+    x = digits()
+    assert len(P.quantise(x, torch.ones(64), g()).unique()) == 2
+    small = P.low_resolution(x, torch.ones(64), g())          # 7 x 7 sensor
+    for img in small[:, 0]:
+        assert len(img.unique()) <= 7 * 7 * 16                 # at most bilinear mixes of 49 cells
+    blocks = torch.nn.functional.avg_pool2d(x, 4)
+    assert (torch.nn.functional.avg_pool2d(small, 4) - blocks).abs().mean() < 0.08
+
+
+def test_jpeg_quantises_8x8_dct_blocks():
+    x = digits(8)
+    heavy = P.jpeg(x, torch.ones(8), g())
+    d = P.dct_matrix(8, x)
+    block = (heavy[0, 0, 8:16, 8:16] * 255 - 128)
+    coef = d @ block @ d.T
+    assert (coef.abs() < 1e-3).float().mean() > 0.5, "most DCT coefficients are zeroed at quality 3"
+    assert torch.allclose(d @ d.T, torch.eye(8), atol=1e-5)
+
+
+def test_hand_held_moves_the_digit_by_a_few_pixels():
+    x = digits()
+    out = P.hand_held(x, torch.ones(64), g())
+    grid = torch.arange(28.0)
+
+    def centre(imgs):
+        m = imgs[:, 0]
+        return torch.stack([(m.sum(2) * grid).sum(1), (m.sum(1) * grid).sum(1)], 1) / m.sum((1, 2))[:, None]
+    shift = (centre(out) - centre(x)).norm(dim=1)
+    assert shift.max() < 8 and shift.mean() > 0.5
+
+
+def test_camera_noise_range_reproducibility_and_per_sample_draws():
+    x = digits(1).expand(256, 1, 28, 28).contiguous()
+    a, b = P.camera_noise(x, g(7)), P.camera_noise(x, g(7))
+    assert a.shape == x.shape and a.dtype == torch.float32
+    assert a.min() >= 0 and a.max() <= 1
+    assert torch.equal(a, b), "same seed, same images"
+    assert not torch.equal(a, P.camera_noise(x, g(8)))
+    distinct = len({img.numpy().tobytes() for img in a})
+    assert distinct > 150, "each image of the batch gets its own degradations"
+    unchanged = (a == x).flatten(1).all(1).float().mean().item()
+    assert 0.1 < unchanged < 0.35, "about clean_fraction (0.2) of the images stay clean"
+    assert torch.equal(P.camera_noise(x, g(7), clean_fraction=1.0), x)
+
+
+def test_suite_names_are_known_degradations():
+    for steps in P.SUITE.values():
+        for name, strength in steps:
+            assert name in P.DEGRADATIONS and 0 <= strength <= 1
+
+
+# ---------------------------------------------------------------- data
+
+def copy_shipped(tmp_path):
+    shutil.copytree(ROOT / "data" / "mnist", tmp_path / "mnist")
+    return tmp_path
+
+
+def test_unpack_shipped_mnist_verifies_and_unpacks(tmp_path):
+    root = copy_shipped(tmp_path)
+    P.unpack_shipped_mnist(root)
+    raw = root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    assert raw.read_bytes() == gzip.decompress((root / "mnist" / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    assert not list((root / "MNIST" / "raw").glob("*.tmp"))
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
+def test_damaged_shipped_file_gives_one_clear_error(tmp_path, damage):
+    root = copy_shipped(tmp_path)
+    gz = root / "mnist" / "t10k-images-idx3-ubyte.gz"
+    data = bytearray(gz.read_bytes())
+    if damage == "flip":
+        data[1000] ^= 0xFF
+        gz.write_bytes(bytes(data))
+    elif damage == "truncate":
+        gz.write_bytes(bytes(data[: len(data) // 2]))
+    else:
+        gz.unlink()
+    with pytest.raises(P.DataError, match="t10k-images-idx3-ubyte.gz is (corrupted|missing).*git checkout"):
+        P.unpack_shipped_mnist(root)
+
+
+def test_data_error_is_one_line_on_the_command_line(tmp_path):
+    root = copy_shipped(tmp_path)
+    (root / "mnist" / "train-labels-idx1-ubyte.gz").write_bytes(b"garbage")
+    result = subprocess.run([sys.executable, str(ROOT / "pytorch_cnn.py"), "train", "--dry-run",
+                             "--data-dir", str(root)], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error:") and "train-labels-idx1-ubyte.gz" in result.stderr
+
+
+def test_npz_matches_torchvision(tmp_path, test_set):
+    path = tmp_path / "mnist.npz"
+    P.write_npz(ROOT / "data", path)
+    with np.load(path) as npz:
+        assert npz["x_train"].shape == (60000, 28, 28) and npz["x_train"].dtype == np.uint8
+        assert np.array_equal(npz["x_test"], test_set[0][:, 0].numpy())
+        assert np.array_equal(npz["y_test"], test_set[1].numpy())
+
+
+def test_split_is_disjoint_and_seeded():
+    train, val = P.split_train_val(100, 20, seed=3)
+    assert len(val) == 20 and len(set(train.tolist()) | set(val.tolist())) == 100
+    assert torch.equal(val, P.split_train_val(100, 20, seed=3)[1])
+
+
+# ---------------------------------------------------------------- training
+
+def test_training_lowers_the_loss(test_set):
+    torch.manual_seed(0)
+    images, labels = test_set[0][:512], test_set[1][:512]
+    model = P.MyNet()
+    cfg = P.Config(batch_size=64, lr=3e-3)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0)
+    gen = g(0)
+    first = P.train_one_epoch(model, opt, sched, images, labels, cfg, gen)
+    for _ in range(3):
+        last = P.train_one_epoch(model, opt, sched, images, labels, cfg, gen)
+    assert last < first - 0.3
+
+
+def test_dry_run_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    metrics = P.main(["train", "--dry-run", "--epochs", "1", "--data-dir", str(ROOT / "data"),
+                      "--device", "cpu"])
+    assert 0 <= metrics["best_val_mean"] <= 1 and len(metrics["history"]) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_help_shows_the_defaults(capsys):
+    with pytest.raises(SystemExit):
+        P.parse_args(["train", "--help"])
+    out = capsys.readouterr().out
+    assert f"(default: {P.Config.epochs})" in out and "--dry-run" in out
+
+
+def test_no_command_means_train():
+    command, cfg, _ = P.parse_args(["--epochs", "3"])
+    assert command == "train" and cfg.epochs == 3
+
+
+# ---------------------------------------------------------------- the shipped model
+
+def test_shipped_model_loads_like_the_grader(shipped_model, test_set):
+    state = torch.load(ROOT / "model.pt", weights_only=True)
+    assert all(t.device.type == "cpu" for t in state.values())
+    images, labels = test_set
+    accuracy = (P.classify(shipped_model, images[:1000].float() / 255) == labels[:1000]).float().mean()
+    assert accuracy >= 0.99
+
+
+def test_shipped_model_survives_heavy_noise(shipped_model, test_set):
+    images, labels = test_set[0][:1000].float() / 255, test_set[1][:1000]
+    noisy = P.apply_degradations(images, P.SUITE["cheap camera"], g(5))
+    accuracy = (P.classify(shipped_model, noisy) == labels).float().mean()
+    assert accuracy >= 0.9
+
+
+def test_evaluate_prints_table_and_writes_plots(tmp_path, capsys):
+    cfg = P.Config(model_path=str(ROOT / "model.pt"), data_dir=str(ROOT / "data"),
+                   history_path=str(ROOT / "pytorch_cnn_history.json"))
+    suite = {"clean": [], "read noise": P.SUITE["read noise"]}
+    metrics = P.evaluate(cfg, suite, tmp_path / "gallery.png", tmp_path / "curves.png")
+    assert metrics["accuracy"]["clean"] >= 0.99 and metrics["worst"] <= metrics["mean"]
+    assert "read noise" in capsys.readouterr().out
+    assert (tmp_path / "gallery.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "curves.png").exists()
+
+
+def test_classify_photos_of_any_size_and_polarity(tmp_path, shipped_model, test_set):
+    """A digit photographed dark-on-light, at 90 x 70 px, reads like MNIST."""
+    from PIL import Image
+    images, labels = test_set
+    paths = []
+    for i in range(10):
+        img = 255 - images[i, 0].numpy()                        # dark ink on white paper
+        big = Image.fromarray(img).resize((70, 90), Image.BILINEAR)
+        paths.append(tmp_path / f"digit{i}.png")
+        big.save(paths[-1])
+    results = P.classify_files(shipped_model, paths)
+    correct = sum(label == labels[i].item() for i, (_, label) in enumerate(results))
+    assert correct >= 9
+
+
+def test_classify_command_rejects_a_non_image(tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    with pytest.raises(P.DataError, match="notes.png"):
+        P.classify_files(P.MyNet(), [bad])

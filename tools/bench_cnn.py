@@ -1,0 +1,102 @@
+"""Speed figures for pytorch_cnn.py (a benchmark that prints, not a timed test).
+
+    .venv/bin/python tools/bench_cnn.py [--model-path model.pt] [--repeats 5]
+
+- classify throughput at batch 1000 on the CPU (goal: >= 5,000 images/s on 2 cores);
+- size of model.pt (goal: <= 1 MB);
+- the camera model's throughput against one training step, and our batched
+  per-sample degradations against torchvision's per-image equivalents
+  (GaussianBlur, JPEG, RandomAffine take one parameter draw per call, so
+  per-sample parameters need a Python loop over the batch).
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import torchvision.transforms.v2 as T
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import pytorch_cnn as P  # noqa: E402
+
+
+def best_time(fn, repeats):
+    """Fastest of `repeats` runs of fn(), after one warm-up run, in seconds."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_classify(model, repeats):
+    x = torch.rand(1000, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    t = best_time(lambda: P.classify(model, x), repeats)
+    print(f"classify, batch 1000:           {1000 / t:8.0f} images/s   (goal >= 5,000)")
+
+
+def bench_camera(repeats, batch=128):
+    g = torch.Generator().manual_seed(0)
+    images, labels = P.load_mnist(ROOT / "data", train=False)
+    x, y = images[:batch].float() / 255, labels[:batch]
+    t_cam = best_time(lambda: P.camera_noise(x, g), repeats)
+    model = P.MyNet()
+    opt = torch.optim.AdamW(model.parameters())
+
+    def step():
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    t_step = best_time(step, repeats)
+    print(f"camera_noise, batch {batch}:        {t_cam * 1e3:8.1f} ms   "
+          f"({batch / t_cam:.0f} images/s)")
+    print(f"training step, batch {batch}:       {t_step * 1e3:8.1f} ms   "
+          f"(camera = {t_cam / t_step:.0%} of a step)")
+    return x, g
+
+
+def bench_against_torchvision(x, g, repeats):
+    """Per-sample strengths: ours in one batched call, torchvision image by image."""
+    n = len(x)
+    s = torch.rand(n, generator=g)
+    sigmas = (0.4 + 1.6 * s).tolist()
+    quality = [int(q) for q in (50 - 47 * s).round().tolist()]
+    u8 = (x * 255).to(torch.uint8)
+    pairs = {
+        "defocus blur": (lambda: P.defocus(x, s, g),
+                         lambda: [T.functional.gaussian_blur(img, [9, 9], [sg]) for img, sg in zip(x, sigmas)]),
+        "jpeg": (lambda: P.jpeg(x, s, g),
+                 lambda: [T.functional.jpeg(img, q) for img, q in zip(u8, quality)]),
+        "hand-held affine": (lambda: P.hand_held(x, s, g),
+                             lambda: [T.RandomAffine(20, (0.1, 0.1), (0.8, 1.2), 17)(img) for img in x]),
+    }
+    for name, (ours, theirs) in pairs.items():
+        a, b = best_time(ours, repeats), best_time(theirs, repeats)
+        print(f"{name:18s} batch {n}: ours {a * 1e3:6.1f} ms, torchvision per image "
+              f"{b * 1e3:6.1f} ms ({b / a:.1f}x)")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model-path", default=str(ROOT / "model.pt"))
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    path = Path(args.model_path)
+    model = P.load_model(path) if path.exists() else P.MyNet().eval()
+    if path.exists():
+        print(f"model.pt size:                  {path.stat().st_size / 1e6:8.2f} MB      (goal <= 1 MB)")
+    bench_classify(model, args.repeats)
+    x, g = bench_camera(args.repeats)
+    bench_against_torchvision(x, g, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
