@@ -1,0 +1,705 @@
+"""The upload system's grader, emulated: check submission.zip in a clean folder.
+
+    python tools/check_submission.py [ZIP] [--data PATH] [--n-clean N] ...   (make check)
+
+Outside (this process): the zip must hold exactly the five graded files at its
+root and pass its CRC test; they are extracted into an empty temporary folder.
+
+Inside (a fresh `python -I -B` started in that folder, so nothing of the
+repository is on its path and no __pycache__ is written), in order:
+
+  1. static imports: numpy_nn.py and pytorch_cnn.py may import at module level
+     (also inside module-level if/try/with/class) only the standard library,
+     numpy, matplotlib, torch and torchvision;
+  2. import each script, timed, with the network blocked and torch's optimizer
+     steps and backward passes counted: importing must write no file (the folder
+     listing is compared), open no connection and train nothing (numpy training
+     has no hook: an import over --import-limit seconds fails instead);
+  3. numpy_nn: the get_*_class hooks, and Linear, ReLU, Sigmoid, SE against the
+     course template's known values and shapes;
+  4. pytorch_cnn: model = get_model_class(None)[0](), model.pt loaded with
+     torch.load(weights_only=True) and strict load_state_dict, classify(model, x)
+     on clean MNIST test images (fails below --min-accuracy) and on noise of
+     its own (Gaussian, salt and pepper) plus the submission's SUITE if any;
+     prints accuracy, images per second, peak memory and import time.
+
+Every broken contract is one FAIL line; the exit code is then 1.
+"""
+import argparse
+import ast
+import contextlib
+import importlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# The graded files: the same tuple as make_zip.FILES (a test keeps them equal).
+FILES = ("numpy_nn.py", "numpy_nn_training.png", "numpy_nn_classification.png",
+         "pytorch_cnn.py", "model.pt")
+SCRIPTS = ("numpy_nn", "pytorch_cnn")
+ALLOWED_PACKAGES = ("numpy", "matplotlib", "torch", "torchvision")  # besides the standard library
+RESULT_MARK = "@@grader-result@@ "
+
+# The course template's known values for the numpy layers.
+TEMPLATE_W = [[1, 0.6], [0.2, -0.2], [-0.6, -1]]
+TEMPLATE_B = [[-0.5, 0.5]]
+TEMPLATE_X = [[-2, -1.2, -0.4], [0.4, 1.2, 2]]
+TEMPLATE_Y = [[-2.5, -0.06], [-1.06, -1.5]]
+TEMPLATE_DY = [[1, 1.3333], [1.6667, 2]]
+TEMPLATE_DX = [[1.8, -0.0667, -1.9333], [2.8667, -0.0667, -3]]
+ATOL = 1e-3
+
+
+def first_line(err, limit=160):
+    """'TypeName: first sentence of the message', at most `limit` characters."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    text = lines[0].split(". ")[0].rstrip(".") if lines else ""
+    return f"{type(err).__name__}: {text}"[:limit]
+
+
+# ----------------------------------------------------------------------------
+# Static check of the imports (pure functions, also used by the tests)
+# ----------------------------------------------------------------------------
+
+def is_main_guard(test):
+    """True for the test `__name__ == "__main__"` (either side)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = {ast.dump(test.left), ast.dump(test.comparators[0])}
+    return sides == {ast.dump(ast.Name("__name__", ast.Load())), ast.dump(ast.Constant("__main__"))}
+
+
+def module_level_imports(body):
+    """Yield the import statements of `body` that run when the module is
+    imported: also those nested in if/try/with/for/class, not those in
+    functions or under `if __name__ == "__main__":`."""
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        elif isinstance(node, ast.If) and is_main_guard(node.test):
+            yield from module_level_imports(node.orelse)
+        else:
+            for field in ("body", "orelse", "finalbody"):
+                value = getattr(node, field, [])
+                if isinstance(value, list):
+                    yield from module_level_imports(value)
+            for sub in getattr(node, "handlers", []) + getattr(node, "cases", []):
+                yield from module_level_imports(sub.body)
+
+
+def imported_packages(node):
+    """An import statement -> its top-level package names ('.x' for a relative import)."""
+    if isinstance(node, ast.ImportFrom):
+        return ["." * node.level + (node.module or "")] if node.level else [node.module.split(".")[0]]
+    return [alias.name.split(".")[0] for alias in node.names]
+
+
+def forbidden_imports(source, filename="<source>"):
+    """Python source -> [(line, package)] of module-level imports outside the
+    standard library and ALLOWED_PACKAGES. Raises SyntaxError."""
+    allowed = set(sys.stdlib_module_names) | set(ALLOWED_PACKAGES)
+    tree = ast.parse(source, filename)
+    return [(node.lineno, name) for node in module_level_imports(tree.body)
+            for name in imported_packages(node) if name not in allowed]
+
+
+def check_static_imports(folder, report):
+    """Step 1: the module-level imports of both scripts."""
+    for name in SCRIPTS:
+        path = Path(folder) / f"{name}.py"
+        try:
+            bad = forbidden_imports(path.read_text(encoding="utf-8"), path.name)
+        except (SyntaxError, UnicodeDecodeError) as err:
+            report.fail(f"static imports of {path.name}", f"cannot parse it ({first_line(err)})")
+            continue
+        if bad:
+            where = ", ".join(f"line {line} imports {pkg}" for line, pkg in bad)
+            report.fail(f"static imports of {path.name}",
+                        f"{where}; the grader has only the standard library, "
+                        f"{', '.join(ALLOWED_PACKAGES)}: import it inside the function that "
+                        f"needs it (with a fallback) or drop it")
+        else:
+            report.ok(f"static imports of {path.name}",
+                      f"standard library and {', '.join(ALLOWED_PACKAGES)} only")
+
+
+# ----------------------------------------------------------------------------
+# The grader: runs in the fresh process, in the extracted folder
+# ----------------------------------------------------------------------------
+
+class Report:
+    """The grader's findings: printed as they come, collected for the result line."""
+
+    def __init__(self):
+        self.problems, self.metrics = [], {}
+
+    def ok(self, what, detail):
+        """A contract that holds."""
+        print(f"  ok    {what}: {detail}", flush=True)
+
+    def fail(self, what, detail):
+        """A broken contract: the check will exit 1."""
+        self.problems.append(f"{what}: {detail}")
+        print(f"  FAIL  {what}: {detail}", flush=True)
+
+    def info(self, what, detail):
+        """A measurement, no verdict."""
+        print(f"        {what}: {detail}", flush=True)
+
+
+def isolate(folder, report):
+    """Put the extracted folder first on sys.path; fail if any repository folder is on it."""
+    sys.path.insert(0, str(folder))
+    repo = {ROOT, ROOT / "tools", ROOT / "tests"}
+    leaks = [p for p in sys.path[1:] if p in ("", ".") or Path(p).resolve() in repo]
+    if leaks or not sys.flags.isolated:
+        report.fail("isolation", f"the grader's sys.path holds {leaks} (isolated={sys.flags.isolated})")
+    else:
+        report.ok("isolation", f"python -I -B in {folder}; sys.path: that folder, then only "
+                               f"Python's own ({len(sys.path) - 1} entries)")
+
+
+def listing(folder):
+    """Every file under folder -> {relative path: (size, mtime_ns)}; folders -> {'path/': None}."""
+    files = {}
+    for dirpath, dirnames, names in os.walk(folder):
+        for name in dirnames:
+            files[os.path.relpath(os.path.join(dirpath, name), folder) + "/"] = None
+        for name in names:
+            st = os.stat(os.path.join(dirpath, name))
+            files[os.path.relpath(os.path.join(dirpath, name), folder)] = (st.st_size, st.st_mtime_ns)
+    return files
+
+
+def block_network(attempts):
+    """Make every connection and name lookup fail, recording each try in `attempts`."""
+    import socket
+
+    def refuse(what):
+        def refused(*args, **kwargs):
+            target = args[1:2] if what.startswith("connect") else args[:1]   # skip the socket
+            attempts.append(f"{what} to {target[0] if target else '?'!r}")
+            raise ConnectionRefusedError("network access is blocked by the grader")
+        return refused
+
+    for owner, name in ((socket.socket, "connect"), (socket.socket, "connect_ex"),
+                        (socket, "create_connection"), (socket, "getaddrinfo")):
+        setattr(owner, name, refuse(name))
+
+
+def watch_training(events):
+    """Record every optimizer step and backward pass of torch in `events`."""
+    import torch
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+    register_optimizer_step_pre_hook(
+        lambda optimizer, args, kwargs: events.append(f"{type(optimizer).__name__}.step()"))
+    backward = torch.autograd.backward
+
+    def counted_backward(*args, **kwargs):
+        events.append("backward()")
+        return backward(*args, **kwargs)
+
+    torch.autograd.backward = counted_backward   # Tensor.backward calls it too
+
+
+def import_dependencies():
+    """Import the allowed packages first, so the submitted modules' own import
+    times and side effects are measured alone. -> seconds."""
+    start = time.perf_counter()
+    import matplotlib  # noqa: F401
+    import numpy  # noqa: F401
+    import torch  # noqa: F401
+    import torchvision  # noqa: F401
+    return time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def time_limit(seconds):
+    """Raise TimeoutError in the block after `seconds` (SIGALRM)."""
+    def expire(signum, frame):
+        raise TimeoutError(f"still running after {seconds:g} s, training at import?")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def import_submitted(name, folder, report, limit_s, network, training):
+    """Step 2 for one script: import it, timed, and compare what it did with
+    what an import may do. -> (module or None, seconds)."""
+    before, n_net, n_train = listing(folder), len(network), len(training)
+    output = io.StringIO()
+    start = time.perf_counter()
+    module, problems = None, []
+    try:
+        with time_limit(limit_s), contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            module = importlib.import_module(name)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as err:  # anything, SystemExit included, is the module's fault
+        problems.append(f"raised {first_line(err)}")
+    seconds = time.perf_counter() - start
+    after = listing(folder)
+    changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+    if changed:
+        problems.append(f"wrote or changed files: {', '.join(changed[:5])}")
+    if network[n_net:]:
+        problems.append(f"tried to use the network: {', '.join(network[n_net:][:3])}")
+    if training[n_train:]:
+        problems.append(f"trains: {len(training) - n_train} calls such as {training[n_train]}")
+    where = getattr(module, "__file__", None) or "?"
+    if module is not None and Path(where).resolve().parent != Path(folder).resolve():
+        problems.append(f"resolved to {where}, not the extracted file")
+    fix = "module level must only define things; put work under `if __name__ == \"__main__\":`"
+    for problem in problems:
+        report.fail(f"import {name}", f"{problem}: {fix}")
+    if not problems:
+        report.ok(f"import {name}", f"{seconds:.2f} s, no file written, no network, no training")
+    printed = output.getvalue().strip().splitlines()
+    if printed:
+        report.info(f"import {name}", f"printed {len(printed)} lines, first: {printed[0][:100]}")
+    return module, seconds
+
+
+def layer_class(nn, hook, name):
+    """A class the way the grader gets it: through its hook, else by name."""
+    try:
+        return getattr(nn, hook)()[0]
+    except Exception:
+        return getattr(nn, name)
+
+
+def check_hooks(nn, np):
+    """The get_*_class hooks return one-element lists holding the class."""
+    for hook, name in (("get_linear_class", "Linear"), ("get_relu_class", "ReLU"),
+                       ("get_sigmoid_class", "Sigmoid"), ("get_se_loss_class", "SE")):
+        if not callable(getattr(nn, hook, None)):
+            return f"{hook}() is missing"
+        got = getattr(nn, hook)()
+        if not (isinstance(got, list) and len(got) == 1 and isinstance(got[0], type)) \
+                or got[0] is not getattr(nn, name, got[0]):
+            return f"{hook}() returned {got!r}, expected [{name}]"
+    return None
+
+
+def check_linear(nn, np):
+    """Linear(3, 2) with the template's W, b set in place: forward, backward, grads()."""
+    x, dy = np.array(TEMPLATE_X), np.array(TEMPLATE_DY)
+    layer = layer_class(nn, "get_linear_class", "Linear")(3, 2)
+    params = layer.params()
+    shapes = {k: np.shape(params.get(k)) for k in ("W", "b")}
+    if shapes != {"W": (3, 2), "b": (1, 2)}:
+        return f"params() shapes {shapes}, expected W (3, 2) and b (1, 2)"
+    params["W"][...], params["b"][...] = TEMPLATE_W, TEMPLATE_B
+    y = np.asarray(layer.forward(x))
+    if y.shape != (2, 2) or not np.allclose(y, TEMPLATE_Y, atol=ATOL):
+        return f"forward of the template x gave {np.round(y, 4).tolist()}, expected {TEMPLATE_Y}"
+    dx = np.asarray(layer.backward(dy))
+    if dx.shape != (2, 3) or not np.allclose(dx, TEMPLATE_DX, atol=ATOL):
+        return f"backward of the template gradient gave {np.round(dx, 4).tolist()}, expected {TEMPLATE_DX}"
+    grads = layer.grads()
+    expected = {"W": x[:, :, None] * dy[:, None, :], "b": dy[:, None, :]}   # (B, in, out), (B, 1, out)
+    for key, want in expected.items():
+        got = np.asarray(grads.get(key))
+        if got.shape != want.shape or not np.allclose(got, want, atol=ATOL):
+            return f"grads()['{key}'] has shape {got.shape} or wrong values, expected shape {want.shape}"
+    return None
+
+
+def check_activation(nn, np, hook, name, f, df):
+    """An elementwise layer keeps any input shape: y = f(x), dL/dx = g * df(x)."""
+    rng = np.random.default_rng(0)
+    for shape in ((2, 3), (2, 3, 4, 5)):
+        layer = layer_class(nn, hook, name)()
+        x, g = rng.standard_normal(shape), rng.standard_normal(shape)
+        y = np.asarray(layer.forward(x))
+        if y.shape != shape or not np.allclose(y, f(x), atol=ATOL):
+            return f"forward of a {shape} input gave shape {y.shape} or wrong values"
+        dx = np.asarray(layer.backward(g))
+        if dx.shape != shape or not np.allclose(dx, g * df(x), atol=ATOL):
+            return f"backward of a {shape} gradient gave shape {dx.shape} or wrong values"
+    return None
+
+
+def check_se(nn, np):
+    """SE backward for x = linspace(-5, 5, 9), y = x / 2 is linspace(-5, 5, 9)."""
+    x = np.linspace(-5, 5, 9)
+    loss = layer_class(nn, "get_se_loss_class", "SE")()
+    loss.forward(x, 0.5 * x)
+    dx = np.asarray(loss.backward())
+    if dx.shape != x.shape or not np.allclose(dx, x, atol=ATOL):
+        return f"backward gave {np.round(dx, 4).tolist()}, expected linspace(-5, 5, 9)"
+    return None
+
+
+def check_numpy_layers(nn, report):
+    """Step 3: the numpy_nn template API."""
+    import numpy as np
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    checks = {
+        "hooks": lambda: check_hooks(nn, np),
+        "Linear": lambda: check_linear(nn, np),
+        "ReLU": lambda: check_activation(nn, np, "get_relu_class", "ReLU",
+                                         lambda x: np.maximum(x, 0), lambda x: (x > 0) * 1.0),
+        "Sigmoid": lambda: check_activation(nn, np, "get_sigmoid_class", "Sigmoid", sigmoid,
+                                            lambda x: sigmoid(x) * (1 - sigmoid(x))),
+        "SE": lambda: check_se(nn, np),
+    }
+    failed = False
+    for what, check in checks.items():
+        try:
+            problem = check()
+        except Exception as err:
+            problem = f"raised {first_line(err)}"
+        if problem:
+            failed = True
+            report.fail(f"numpy_nn {what}", problem)
+    if not failed:
+        report.ok("numpy_nn layers", "get_*_class hooks, Linear, ReLU, Sigmoid and SE give the "
+                                     "template's values and shapes")
+
+
+def load_submitted_model(pc, folder, report):
+    """Step 4a: build the model through the hook and load model.pt as the grader does. -> model or None."""
+    import torch
+    try:
+        classes = pc.get_model_class(None)
+        cls = classes[0]
+        if not (isinstance(classes, list) and len(classes) == 1 and isinstance(cls, type)
+                and issubclass(cls, torch.nn.Module)) or cls is not getattr(pc, "MyNet", cls):
+            report.fail("get_model_class", f"get_model_class(None) returned {classes!r}, expected [MyNet]")
+            return None
+        model = cls()
+    except Exception as err:
+        report.fail("get_model_class", f"get_model_class(None)[0]() raised {first_line(err)}")
+        return None
+    path = Path(folder) / "model.pt"
+    fix = "retrain with `make train-cnn` or `git checkout -- model.pt`, then `make zip`"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        report.fail("model.pt", f"does not load with torch.load(weights_only=True) "
+                                f"({first_line(err)}): {fix}")
+        return None
+    try:
+        model.load_state_dict(state)
+    except Exception as err:
+        detail = "; ".join(line.strip() for line in str(err).splitlines()[1:3])[:200]
+        report.fail("model.pt", f"does not load strictly into {cls.__name__} ({detail}): {fix}")
+        return None
+    n = sum(p.numel() for p in model.parameters())
+    report.ok("model", f"get_model_class(None)[0]() = {cls.__name__}, {n:,} parameters; model.pt "
+                       f"({path.stat().st_size / 1e6:.2f} MB) loads with weights_only=True, strict")
+    return model
+
+
+def load_test_images(path, n, seed=0):
+    """A seeded random subset of n MNIST test images, from a torchvision raw
+    folder (t10k-*-ubyte) or an npz (x_test, y_test). -> x float32 (n, 1, 28, 28)
+    in [0, 1], y int64 (n,), numpy arrays."""
+    import numpy as np
+    path = Path(path)
+    if path.is_dir():
+        images = np.frombuffer((path / "t10k-images-idx3-ubyte").read_bytes(), np.uint8, offset=16)
+        labels = np.frombuffer((path / "t10k-labels-idx1-ubyte").read_bytes(), np.uint8, offset=8)
+    else:
+        with np.load(path) as data:
+            images, labels = data["x_test"], data["y_test"]
+    images, labels = images.reshape(-1, 1, 28, 28), labels.astype(np.int64)
+    idx = np.random.default_rng(seed).permutation(len(labels))[:n]
+    return images[idx].astype(np.float32) / 255, labels[idx]
+
+
+def gaussian_noise(x, sigma, rng):
+    """x + sigma N(0, 1), clipped to [0, 1]."""
+    return (x + sigma * rng.standard_normal(x.shape)).clip(0, 1).astype(x.dtype)
+
+
+def salt_and_pepper(x, fraction, rng):
+    """A `fraction` of the pixels set to 0 or 1 (half each)."""
+    hit = rng.random(x.shape) < fraction
+    return (x * ~hit + hit * (rng.random(x.shape) < 0.5)).astype(x.dtype)
+
+
+class ContractError(Exception):
+    """classify broke its contract."""
+
+
+def accuracy(classify, model, x, y):
+    """classify(model, x) checked against its contract -> accuracy in [0, 1]."""
+    import torch
+    kept = x.clone()
+    pred = classify(model, x)
+    if not (isinstance(pred, torch.Tensor) and pred.shape == (len(x),) and pred.dtype == torch.int64):
+        got = (type(pred).__name__, getattr(pred, "shape", None), getattr(pred, "dtype", None))
+        raise ContractError(f"returned {got}, expected a ({len(x)},) int64 tensor")
+    if not torch.equal(x, kept):
+        raise ContractError("changed its input in place")
+    return (pred.cpu() == y).double().mean().item()
+
+
+def evaluate_model(pc, model, data, n, report):
+    """Step 4b: accuracy on clean and noisy test images, speed. -> ok?"""
+    import numpy as np
+    import torch
+    try:
+        x, y = load_test_images(data, n["clean"])
+    except (OSError, KeyError, ValueError) as err:
+        report.fail("test data", f"cannot read the MNIST test set at {data} ({first_line(err)}): "
+                                 f"run `make data`")
+        return
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    try:
+        clean = accuracy(pc.classify, model, x, y)
+        timed = torch.cat([x] * (1000 // len(x) + 1))[:1000]
+        start = time.perf_counter()
+        pc.classify(model, timed)
+        speed = len(timed) / (time.perf_counter() - start)
+    except Exception as err:
+        report.fail("classify", f"classify(model, x) on float (B, 1, 28, 28) in [0, 1]: {first_line(err)}")
+        return
+    report.metrics.update(clean_accuracy=clean, images_per_s=speed)
+    line = f"{clean:.2%} on {len(y):,} MNIST test images (minimum {n['min_accuracy']:.0%})"
+    if clean < n["min_accuracy"]:
+        report.fail("clean accuracy", f"{line}: the model is untrained or broken; retrain with "
+                                      f"`make train-cnn`")
+    else:
+        report.ok("clean accuracy", line)
+    rng = np.random.default_rng(1)
+    xs, ys = x[:n["noisy"]].numpy(), y[:n["noisy"]]
+    for name, noisy in (("Gaussian noise sigma 0.3", gaussian_noise(xs, 0.3, rng)),
+                        ("salt & pepper 10 %", salt_and_pepper(xs, 0.10, rng))):
+        try:
+            acc = accuracy(pc.classify, model, torch.from_numpy(noisy), ys)
+        except Exception as err:
+            report.fail("classify", f"on {name} images: {first_line(err)}")
+            continue
+        report.metrics[name] = acc
+        report.info(name, f"{acc:.2%} on {len(ys):,} images (the check's own noise)")
+    suite_accuracy(pc, model, x[:n["suite"]], y[:n["suite"]], report)
+    report.info("speed", f"{speed:,.0f} images/s (classify of 1,000 images, "
+                         f"torch threads: {torch.get_num_threads()})")
+
+
+def suite_accuracy(pc, model, x, y, report):
+    """The submission's own SUITE through its apply_degradations, if it has them: mean and worst."""
+    import torch
+    if not (hasattr(pc, "SUITE") and hasattr(pc, "apply_degradations")) or len(x) == 0:
+        return
+    try:
+        results = {}
+        for i, (name, steps) in enumerate(pc.SUITE.items()):
+            noisy = pc.apply_degradations(x.clone(), steps, torch.Generator().manual_seed(i))
+            results[name] = accuracy(pc.classify, model, noisy, y)
+    except Exception as err:
+        report.info("SUITE", f"the submission's SUITE did not run ({first_line(err)})")
+        return
+    worst = min(results, key=results.get)
+    mean = sum(results.values()) / len(results)
+    report.metrics.update(suite_mean=mean, suite_worst=results[worst])
+    report.info("submission's SUITE", f"mean {mean:.2%}, worst {results[worst]:.2%} ({worst}) over "
+                                      f"{len(results)} degradations x {len(y):,} images")
+
+
+def peak_memory_mib():
+    """Peak resident memory of this process in MiB (ru_maxrss)."""
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2 ** 20 if sys.platform == "darwin" else peak / 2 ** 10   # bytes on macOS, KiB elsewhere
+
+
+def run_checks(folder, args, report):
+    """Steps 1 to 4 in order; a step that cannot run (its module did not import) is skipped."""
+    isolate(folder, report)
+    check_static_imports(folder, report)
+    network, training = [], []
+    deps_s = import_dependencies()
+    deps_mib = peak_memory_mib()
+    block_network(network)
+    watch_training(training)
+    modules, import_s = {}, {}
+    for name in SCRIPTS:
+        modules[name], import_s[name] = import_submitted(name, folder, report, args.import_limit,
+                                                         network, training)
+    if modules["numpy_nn"] is not None:
+        check_numpy_layers(modules["numpy_nn"], report)
+    pc = modules["pytorch_cnn"]
+    model = load_submitted_model(pc, folder, report) if pc is not None else None
+    if model is not None:
+        n = {"clean": args.n_clean, "noisy": args.n_noisy, "suite": args.n_suite,
+             "min_accuracy": args.min_accuracy}
+        evaluate_model(pc, model, args.data, n, report)
+    report.metrics.update(import_s=import_s, dependencies_s=deps_s, peak_memory_mib=peak_memory_mib(),
+                          dependencies_peak_memory_mib=deps_mib)
+    report.info("import time", ", ".join(f"{k} {v:.2f} s" for k, v in import_s.items())
+                + f" (after {deps_s:.1f} s for {', '.join(ALLOWED_PACKAGES)})")
+    report.info("peak memory", f"{report.metrics['peak_memory_mib']:.0f} MiB (ru_maxrss of the grader; "
+                               f"{deps_mib:.0f} MiB already after importing the packages)")
+
+
+def grade(args):
+    """The grader, in the extracted folder (cwd). Prints a line per check and a
+    final result line for the driver. -> exit code (0: every contract holds)."""
+    report = Report()
+    try:
+        run_checks(Path.cwd(), args, report)
+    except Exception as err:  # a failure of the grader itself, still reported in one line
+        report.fail("grader", f"stopped early on {first_line(err)}")
+    print(RESULT_MARK + json.dumps({"problems": report.problems, "metrics": report.metrics}), flush=True)
+    return 1 if report.problems else 0
+
+
+# ----------------------------------------------------------------------------
+# The driver: checks the zip, extracts it, runs the grader in a fresh process
+# ----------------------------------------------------------------------------
+
+def zip_problems(zf, name):
+    """The zip's layout -> problem lines: exactly FILES, at the root, intact."""
+    names = zf.namelist()
+    fix = "rebuild it with `make zip`"
+    problems = []
+    nested = [n for n in names if "/" in n or "\\" in n]
+    if nested:
+        problems.append(f"{name} holds folders or paths ({', '.join(nested[:5])}): "
+                        f"the files must sit at the zip's root; {fix}")
+    extra = sorted(set(names) - set(FILES) - set(nested))
+    if extra:
+        problems.append(f"{name} holds files the grader does not expect ({', '.join(extra)}); {fix}")
+    missing = [f for f in FILES if f not in names]
+    if missing:
+        problems.append(f"{name} lacks {', '.join(missing)}; {fix}")
+    if len(names) != len(set(names)):
+        problems.append(f"{name} holds duplicate entries; {fix}")
+    if not problems:
+        bad = zf.testzip()
+        if bad:
+            problems.append(f"{name}: {bad} is corrupted (CRC mismatch); {fix}")
+    return problems
+
+
+def extract(zip_path, folder):
+    """Check the zip and write its files into `folder`. -> problem lines (empty: extracted)."""
+    zip_path = Path(zip_path)
+    if not zip_path.is_file():
+        return [f"{zip_path} not found: build it with `make zip`"]
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            problems = zip_problems(zf, zip_path.name)
+            if not problems:
+                for name in FILES:
+                    (Path(folder) / name).write_bytes(zf.read(name))
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        return [f"{zip_path} is not a readable zip ({first_line(err)}): rebuild it with `make zip`"]
+    return problems
+
+
+def run_grader(folder, args):
+    """Run this file's grader in a fresh `python -I -B` in `folder`, echoing its
+    lines. -> (problems, metrics)."""
+    cmd = [sys.executable, "-I", "-B", str(Path(__file__).resolve()), "--grade",
+           "--data", str(Path(args.data).resolve()), "--n-clean", str(args.n_clean),
+           "--n-noisy", str(args.n_noisy), "--n-suite", str(args.n_suite),
+           "--min-accuracy", str(args.min_accuracy), "--import-limit", str(args.import_limit)]
+    proc = subprocess.Popen(cmd, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, errors="replace")
+    expired = threading.Event()
+    timer = threading.Timer(args.timeout, lambda: (expired.set(), proc.kill()))
+    timer.start()
+    result = None
+    try:
+        for line in proc.stdout:
+            if line.startswith(RESULT_MARK):
+                result = json.loads(line[len(RESULT_MARK):])
+            else:
+                print(line, end="", flush=True)
+        proc.wait()
+    finally:
+        timer.cancel()
+    if result is None:
+        why = (f"timed out after {args.timeout:.0f} s" if expired.is_set()
+               else f"died with exit code {proc.returncode}")
+        return [f"grader: the grader process {why} before finishing (see its output above)"], {}
+    return result["problems"], result["metrics"]
+
+
+def check(args):
+    """Check the zip end to end. -> {'ok': bool, 'problems': [...], 'metrics': {...}}."""
+    with tempfile.TemporaryDirectory(prefix="check_submission_") as tmp:
+        folder = Path(tmp) / "submission"
+        folder.mkdir()
+        problems = extract(args.zip, folder)
+        for problem in problems:
+            print(f"  FAIL  {problem}")
+        metrics = {}
+        if not problems:
+            print(f"  ok    {args.zip}: exactly the {len(FILES)} graded files at the root, CRC ok")
+            print(f"grader: {sys.executable} -I -B in a fresh folder, test data {args.data}")
+            problems, metrics = run_grader(folder, args)
+    return {"ok": not problems, "problems": problems, "metrics": metrics}
+
+
+def default_data(root):
+    """The MNIST test set of the repository: data/MNIST/raw, else full-mnist.npz."""
+    raw = Path(root) / "data" / "MNIST" / "raw"
+    return raw if (raw / "t10k-images-idx3-ubyte").exists() else Path(root) / "full-mnist.npz"
+
+
+def parse_args(argv):
+    """Command line -> argparse.Namespace (see --help)."""
+    parser = argparse.ArgumentParser(
+        prog="check_submission.py", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("zip", nargs="?", default="submission.zip", help="default: submission.zip")
+    parser.add_argument("--data", type=Path, default=default_data(ROOT),
+                        help="MNIST test set: a torchvision raw folder or an npz with x_test, y_test "
+                             "(default: the repository's, from `make data`)")
+    parser.add_argument("--n-clean", type=int, default=2000, help="clean test images (default 2000)")
+    parser.add_argument("--n-noisy", type=int, default=1000,
+                        help="images per noise of the check (default 1000)")
+    parser.add_argument("--n-suite", type=int, default=200,
+                        help="images per degradation of the submission's SUITE, 0: skip (default 200)")
+    parser.add_argument("--min-accuracy", type=float, default=0.98,
+                        help="minimum clean accuracy (default 0.98)")
+    parser.add_argument("--import-limit", type=float, default=30.0,
+                        help="seconds an import of a script may take (default 30)")
+    parser.add_argument("--timeout", type=float, default=900.0,
+                        help="seconds for the whole grader (default 900)")
+    parser.add_argument("--grade", action="store_true", help=argparse.SUPPRESS)  # the fresh process
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Check a zip; -> 0 when every contract holds, 1 otherwise (2: no test data)."""
+    args = parse_args(argv)
+    if args.grade:
+        return grade(args)
+    if not (args.data.is_dir() or args.data.is_file()):
+        print(f"error: no MNIST test data at {args.data}: run `make data`", file=sys.stderr)
+        return 2
+    print(f"checking {args.zip} as the grader would")
+    result = check(args)
+    if result["ok"]:
+        print(f"PASS: {args.zip} meets every contract checked")
+        return 0
+    print(f"FAIL: {len(result['problems'])} broken contract(s) in {args.zip}:", file=sys.stderr)
+    for problem in result["problems"]:
+        print(f"  {problem}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

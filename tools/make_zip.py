@@ -1,0 +1,233 @@
+"""Build the upload zip: the five graded files at its root, validated first.
+
+    python tools/make_zip.py [OUTPUT] [--root DIR]      (make zip: OUTPUT = submission.zip)
+
+The zip holds exactly numpy_nn.py, numpy_nn_training.png,
+numpy_nn_classification.png, pytorch_cnn.py and model.pt, no folders, no
+caches. Its bytes depend only on the files' contents (fixed timestamps, order
+and permissions), so the same inputs give the same zip. Nothing is written
+unless every file passes:
+
+  * the scripts compile;
+  * the PNGs carry the PNG signature and decode completely;
+  * model.pt loads with torch.load(weights_only=True) and strictly into the
+    MyNet of the pytorch_cnn.py being zipped (built as get_model_class(None)[0]()).
+
+Each problem is one `error:` line naming the file and the fix; exit code 1.
+The zip is written to a temp file and renamed, so an old zip is never half
+overwritten. `python tools/check_submission.py` then grades the zip.
+"""
+import argparse
+import hashlib
+import io
+import os
+import sys
+import types
+import warnings
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The graded files, in their order in the zip, and what to do when one is bad.
+FILES = ("numpy_nn.py", "numpy_nn_training.png", "numpy_nn_classification.png",
+         "pytorch_cnn.py", "model.pt")
+FIXES = {
+    "numpy_nn.py": "restore it with `git checkout -- numpy_nn.py`",
+    "numpy_nn_training.png": "run `make train-numpy` (or `git checkout -- numpy_nn_training.png`)",
+    "numpy_nn_classification.png": "run `make train-numpy` "
+                                   "(or `git checkout -- numpy_nn_classification.png`)",
+    "pytorch_cnn.py": "restore it with `git checkout -- pytorch_cnn.py`",
+    "model.pt": "retrain with `make train-cnn` or `git checkout -- model.pt`",
+}
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)   # the earliest time a zip can hold
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class SubmissionError(Exception):
+    """The files cannot be zipped; .problems holds one line per problem."""
+
+    def __init__(self, problems):
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+def read_files(root):
+    """-> ({name: bytes} of the graded files present in root, [missing-file problems])."""
+    contents, problems = {}, []
+    for name in FILES:
+        path = Path(root) / name
+        if path.is_file():
+            contents[name] = path.read_bytes()
+        else:
+            problems.append(f"error: {name} is missing in {root}: {FIXES[name]}")
+    return contents, problems
+
+
+def first_line(err, limit=160):
+    """'TypeName: first sentence of the message', at most `limit` characters."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    text = lines[0].split(". ")[0].rstrip(".") if lines else ""
+    return f"{type(err).__name__}: {text}"[:limit]
+
+
+def python_problem(name, source):
+    """A script's source -> None if it compiles, else one problem line."""
+    try:
+        compile(source, name, "exec")
+    except SyntaxError as err:
+        return (f"error: {name} does not compile (SyntaxError line {err.lineno}: {err.msg}): "
+                f"fix it or {FIXES[name]}")
+    except ValueError as err:  # e.g. null bytes
+        return f"error: {name} does not compile ({first_line(err)}): fix it or {FIXES[name]}"
+    return None
+
+
+def png_problem(name, data):
+    """A PNG file's bytes -> None if it is a complete, decodable PNG, else one problem line."""
+    if not data.startswith(PNG_SIGNATURE):
+        return f"error: {name} is not a PNG image (no PNG signature): {FIXES[name]}"
+    try:
+        from PIL import Image
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()   # decodes every pixel: a truncated file fails here
+            size = img.size
+    except Exception as err:  # PIL raises OSError, SyntaxError, ValueError ... on broken files
+        return f"error: {name} is not a valid PNG image ({first_line(err)}): {FIXES[name]}"
+    if min(size) < 1:
+        return f"error: {name} is an empty image ({size[0]} x {size[1]}): {FIXES[name]}"
+    return None
+
+
+def load_script(name, source):
+    """Execute a script's source as a fresh module, registered in sys.modules only
+    while it runs (the repository's own `pytorch_cnn` import stays untouched). -> module."""
+    module = types.ModuleType(f"_zipped_{name.removesuffix('.py')}")
+    module.__file__ = name
+    sys.modules[module.__name__] = module   # dataclasses look their module up while it runs
+    try:
+        exec(compile(source, name, "exec"), module.__dict__)
+    finally:
+        del sys.modules[module.__name__]
+    return module
+
+
+def model_problems(model_bytes, script_source):
+    """model.pt's bytes and pytorch_cnn.py's source -> [] if the state_dict loads
+    strictly into get_model_class(None)[0](), else problem lines."""
+    fix = FIXES["model.pt"]
+    try:
+        script = load_script("pytorch_cnn.py", script_source)
+        model = script.get_model_class(None)[0]()
+    except Exception as err:
+        return [f"error: pytorch_cnn.py does not import or build its model ({first_line(err)}): "
+                f"fix it or {FIXES['pytorch_cnn.py']}"]
+    import torch
+    try:
+        with warnings.catch_warnings():   # torch warns before failing on some garbage: one line only
+            warnings.simplefilter("ignore")
+            state = torch.load(io.BytesIO(model_bytes), map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip archive, pickle garbage, forbidden objects ...
+        return [f"error: model.pt does not load with torch.load(weights_only=True), it is truncated "
+                f"or corrupted ({first_line(err)}): {fix}"]
+    if not isinstance(state, dict):
+        return [f"error: model.pt holds a {type(state).__name__}, not a state_dict: {fix}"]
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
+              if k in state and hasattr(state[k], "shape") and state[k].shape != v.shape]
+    details = [f"{what}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
+               for what, keys in (("missing keys", missing), ("unexpected keys", unexpected),
+                                  ("wrong shapes", shapes)) if keys]
+    if details:
+        return [f"error: model.pt does not fit the current {type(model).__name__} "
+                f"({'; '.join(details)}): {fix}"]
+    try:
+        model.load_state_dict(state, strict=True)
+    except Exception as err:
+        return [f"error: model.pt does not load strictly into {type(model).__name__} "
+                f"({first_line(err)}): {fix}"]
+    return []
+
+
+def validate(contents):
+    """{name: bytes} of the graded files -> problem lines (empty: all good)."""
+    problems = []
+    for name, data in contents.items():
+        if name.endswith(".py"):
+            problem = python_problem(name, data)
+        elif name.endswith(".png"):
+            problem = png_problem(name, data)
+        else:
+            continue
+        if problem:
+            problems.append(problem)
+    if "model.pt" in contents and "pytorch_cnn.py" in contents \
+            and not any(p.startswith("error: pytorch_cnn.py") for p in problems):
+        problems += model_problems(contents["model.pt"], contents["pytorch_cnn.py"])
+    return problems
+
+
+def write_zip(entries, path):
+    """Write [(name, bytes), ...] in this order to a zip at `path`, reproducibly
+    (fixed time, permissions and system, deflate level 9) and atomically."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with zipfile.ZipFile(tmp, "w") as zf:
+            for name, data in entries:
+                info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.create_system = 3                  # unix, whatever builds it
+                info.external_attr = 0o100644 << 16     # regular file, rw-r--r--
+                zf.writestr(info, data, compresslevel=9)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def build(root, output):
+    """Validate the graded files in `root` and zip them to `output`.
+    -> output Path. Raises SubmissionError listing every problem."""
+    contents, problems = read_files(root)
+    problems += validate(contents)
+    if problems:
+        raise SubmissionError(problems)
+    # The bytes zipped are the bytes validated, even if training replaces model.pt meanwhile.
+    return write_zip([(name, contents[name]) for name in FILES], output)
+
+
+def parse_args(argv):
+    """Command line -> argparse.Namespace (see --help)."""
+    parser = argparse.ArgumentParser(
+        prog="make_zip.py", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("output", nargs="?", default="submission.zip",
+                        help="zip to write (default: submission.zip)")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help=f"folder holding the graded files (default: {ROOT})")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Build the zip; -> 0, or 1 after printing one `error:` line per problem."""
+    args = parse_args(argv)
+    try:
+        path = build(args.root, args.output)
+    except SubmissionError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        print(f"{args.output} not written", file=sys.stderr)
+        return 1
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as zf:
+        listing = ", ".join(f"{i.filename} ({i.file_size / 1e3:.0f} kB)" for i in zf.infolist())
+    print(f"wrote {path}: {len(data) / 1e3:.0f} kB, sha256 {hashlib.sha256(data).hexdigest()[:16]}")
+    print(f"  {listing}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
