@@ -266,7 +266,7 @@ def test_data_error_is_one_line_on_the_command_line(tmp_path):
     (root / "mnist" / "train-labels-idx1-ubyte.gz").write_bytes(b"garbage")
     result = subprocess.run([sys.executable, str(ROOT / "pytorch_cnn.py"), "train", "--dry-run",
                              "--data-dir", str(root)], capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error:") and "train-labels-idx1-ubyte.gz" in result.stderr
 

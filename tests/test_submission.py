@@ -212,11 +212,9 @@ def test_cli_broken_model_prints_one_error_line(tmp_path):
     command = [sys.executable, str(ROOT / "pytorch_cnn.py"), "evaluate", "--model-path", str(broken)]
     proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     lines = proc.stderr.strip().splitlines()
-    assert proc.returncode != 0
+    assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert len(lines) == 1 and lines[0].startswith("error:") and str(broken) in lines[0], proc.stderr
-    if proc.returncode != 2:
-        pytest.xfail(f"pytorch_cnn.main exits {proc.returncode}, not 2: sys.exit(message) exits 1")
 
 
 # -------------------- interrupted training: the previous model.pt survives
