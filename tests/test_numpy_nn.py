@@ -331,7 +331,7 @@ def test_short_training_lowers_loss():
 
 
 def test_fit_restores_best_epoch_in_place():
-    """An optimizer that trains for two epochs, then flips the output sign once: fit must bring epoch 2 back."""
+    """An optimizer trains two epochs, then flips the output's sign once: fit must bring epoch 2 back."""
     r = rng(9)
     x, y = separable_set(256, 9)
     xv, yv = separable_set(128, 10)
@@ -400,6 +400,30 @@ def test_bilinear_sample_shifts_and_interpolates():
     np.testing.assert_array_equal(up[0, -1], 0)  # the background comes in
     half = nn.bilinear_sample(image, yy[None] + 1, xx[None] + 1.5)
     np.testing.assert_allclose(half[0, :, :-1], (image[0, :, :-1] + image[0, :, 1:]) / 2, rtol=1e-6)
+
+
+def shifted(image, dy, dx):
+    """image (h, w) moved dy rows down and dx columns right, zeros flowing in."""
+    h, w = image.shape
+    out = np.zeros_like(image)
+    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        image[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
+
+
+def test_random_shift_moves_by_whole_pixels():
+    images = rng(15).uniform(0.1, 1, (40, 28, 28)).astype(np.float32)
+    moved = nn.random_shift(images, rng(), 1)
+    offsets = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    seen = set()
+    for image, out in zip(images, moved):
+        match = [o for o in offsets if np.array_equal(out, shifted(image, *o))]
+        assert len(match) == 1
+        seen.add(match[0])
+    assert len(seen) > 5  # random offsets, not one fixed shift
+    x = images.reshape(40, -1) - 0.4  # rows with background -0.4, as main's standardised data
+    out = nn.make_augment(nn.Config(shift=1.0, rotate=0.0, elastic=0.0), -0.4)(x, rng())
+    assert out.shape == x.shape and np.isclose(out.min(), -0.4)
 
 
 def test_random_warp_identity_and_changes():

@@ -64,7 +64,7 @@ def torch_epoch(x, y, cfg, seed):
 
 
 def best_time(run, repeats):
-    """Least wall time of run() over `repeats` calls after a warm-up call: the least disturbed by other load."""
+    """Least wall time of run() over `repeats` calls after a warm-up: the least disturbed by other load."""
     run()
     times = []
     for _ in range(repeats):
@@ -95,7 +95,8 @@ def main(argv=None):
           f"SGD momentum {cfg.momentum}, best of {args.repeats} x {args.steps} steps")
     print(f"numpy_nn step: {1e6 * t_numpy:7.1f} us  (numpy {np.__version__}, "
           f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']})")
-    print(f"PyTorch  step: {1e6 * t_torch:7.1f} us  (torch {torch.__version__}, {threads} threads: its default)")
+    print(f"PyTorch  step: {1e6 * t_torch:7.1f} us  (torch {torch.__version__}, "
+          f"{threads} threads: its default)")
     print(f"PyTorch  step: {1e6 * t_torch_1:7.1f} us  (1 thread, for reference)")
     print(f"numpy_nn speed relative to PyTorch: {t_torch / t_numpy:.2f}x (goal: at least 0.8x); "
           f"relative to 1-thread PyTorch: {t_torch_1 / t_numpy:.2f}x")
