@@ -173,7 +173,7 @@ class MyNet(nn.Module):
     convolution. The 5 x 5 stride-2 stem averages over more pixels than a 3 x 3
     (pixel noise) and halves the resolution at once: 32 channels at 14 x 14
     hold the 28 x 28 strokes without loss and cost a quarter of full-resolution
-    layers. Global average pooling keeps it small (0.14 M parameters, 0.56 MB).
+    layers. Global average pooling keeps it small (0.19 M parameters, 0.75 MB).
     Weights and activations are channels-last: on a CPU that makes inference
     1.7x and training 1.2x faster (measured, oneDNN convolutions).
     """
@@ -182,12 +182,12 @@ class MyNet(nn.Module):
         super().__init__()
         self.features = nn.Sequential(
             conv_bn(1, 32, 5, stride=2),                # (B, 32, 14, 14)
-            conv_bn(32, 48, 3),                         # (B, 48, 14, 14)
-            nn.MaxPool2d(2),                            # (B, 48, 7, 7)
-            conv_bn(48, 96, 3), conv_bn(96, 96, 3),     # (B, 96, 7, 7)
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),      # (B, 96)
+            conv_bn(32, 64, 3),                         # (B, 64, 14, 14)
+            nn.MaxPool2d(2),                            # (B, 64, 7, 7)
+            conv_bn(64, 96, 3), conv_bn(96, 128, 3),    # (B, 128, 7, 7)
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),      # (B, 128)
         )
-        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(96, 10))
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(128, 10))
         self.to(memory_format=torch.channels_last)
 
     @staticmethod
