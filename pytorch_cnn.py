@@ -823,7 +823,7 @@ def photo_to_mnist(img):
     """A grey photo (H, W) float in [0, 1] -> (28, 28) MNIST-style: light digit on
     dark, cropped to the ink, longest side 20 px, centred in 28 x 28 (as MNIST)."""
     border = torch.cat([img[0], img[-1], img[:, 0], img[:, -1]])
-    if border.median() > img.median():          # dark ink on light paper: invert
+    if border.mean() > img.mean():              # paper brighter than the ink-weighted mean: invert
         img = 1 - img
     img = (img - img.min()) / (img.max() - img.min()).clamp_min(1e-6)
     ink = (img > 0.5).nonzero()
