@@ -11,7 +11,7 @@
 """
 import argparse
 import sys
-import time
+import timeit
 from pathlib import Path
 
 import torch
@@ -24,14 +24,10 @@ import pytorch_cnn as P  # noqa: E402
 
 
 def best_time(fn, repeats):
-    """Fastest of `repeats` runs of fn(), after one warm-up run, in seconds."""
+    """Least wall time of fn() over `repeats` calls after a warm-up, in seconds
+    (the run least disturbed by other load)."""
     fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(timeit.repeat(fn, number=1, repeat=repeats))
 
 
 def bench_classify(model, repeats):

@@ -10,7 +10,7 @@ OPENBLAS_NUM_THREADS=2). Usage: python tools/bench_numpy.py [--steps N] [--repea
 
 import os
 import sys
-import time
+import timeit
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as numpy_nn.py's main; must precede numpy
@@ -63,15 +63,11 @@ def torch_epoch(x, y, cfg, seed):
     return epoch
 
 
-def best_time(run, repeats):
-    """Least wall time of run() over `repeats` calls after a warm-up: the least disturbed by other load."""
-    run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def best_time(fn, repeats):
+    """Least wall time of fn() over `repeats` calls after a warm-up, in seconds
+    (the run least disturbed by other load)."""
+    fn()
+    return min(timeit.repeat(fn, number=1, repeat=repeats))
 
 
 def main(argv=None):
