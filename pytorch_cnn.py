@@ -773,7 +773,7 @@ def plot_gallery(model, images, labels, suite, seed, path, n=8):
         x = apply_degradations(images[:n].float() / 255, steps, g)
         pred = classify(model, x)
         for ax, img, p, y in zip(row, x[:, 0], pred.tolist(), labels[:n].tolist()):
-            ax.imshow(img, cmap="gray", vmin=0, vmax=1)
+            ax.imshow(img.numpy(), cmap="gray", vmin=0, vmax=1)
             ax.set_title(str(p), fontsize=8, color="black" if p == y else "red", pad=2)
             ax.set_xticks([]), ax.set_yticks([])
         row[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
