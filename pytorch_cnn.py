@@ -18,7 +18,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -30,24 +30,29 @@ import torchvision
 HERE = Path(__file__).resolve().parent
 
 
+def knob(default, help):
+    """A Config field; `--help` prints `help` and the default."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class Config:
     """Every knob of training in one place; the defaults reproduce model.pt."""
-    epochs: int = 25             # passes over the 57,500 training images
-    batch_size: int = 128
-    lr: float = 3e-3             # peak of the one-cycle schedule (AdamW)
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.05  # heavy noise makes some labels unknowable: do not force certainty
-    clean_fraction: float = 0.2  # share of each batch left undegraded, so clean accuracy stays top
-    ops_per_image: float = 3.0   # mean number of degradations on a degraded image (of 20)
-    val_size: int = 2500         # held out of the 60,000 training images, never trained on;
-                                 # scored under every degradation of SUITE after each epoch
-    seed: int = 0
-    device: str = "auto"         # auto | cpu | cuda
-    data_dir: str = "data"
-    model_path: str = "model.pt"
-    history_path: str = "pytorch_cnn_history.json"
-    dry_run: bool = False        # a few batches of one epoch, to check that everything runs
+    epochs: int = knob(25, "passes over the 57,500 training images")
+    batch_size: int = knob(128, "images per AdamW step")
+    lr: float = knob(3e-3, "peak learning rate of the one-cycle schedule")
+    weight_decay: float = knob(5e-4, "AdamW's decoupled weight decay")
+    label_smoothing: float = knob(0.05, "heavy noise makes some labels unknowable: do not force certainty")
+    clean_fraction: float = knob(0.2, "share of images left undegraded, so clean accuracy stays top")
+    ops_per_image: float = knob(3.0, "mean number of degradations (of 20) on a degraded image")
+    val_size: int = knob(2500, "training images held out, never trained on; scored under every "
+                               "degradation of SUITE after each epoch to pick the checkpoint")
+    seed: int = knob(0, "seeds the split, the weights, the batch order and the camera model")
+    device: str = knob("auto", "auto (CUDA when present), cpu or cuda")
+    data_dir: str = knob("data", "holds mnist/ (shipped) and MNIST/raw/ (unpacked)")
+    model_path: str = knob("model.pt", "where the best checkpoint's state_dict is written")
+    history_path: str = knob("pytorch_cnn_history.json", "per-epoch losses and accuracies")
+    dry_run: bool = knob(False, "5 batches of one epoch on 200 validation images; writes nothing")
 
 
 # ----------------------------------------------------------------------------
@@ -640,9 +645,13 @@ def resolve_device(name):
     """'auto' -> 'cuda' when present, else 'cpu'; asking for a missing CUDA is an error."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise DataError(f"--device {name!r}: use auto, cpu or cuda") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
         raise DataError("--device cuda asked for, but no CUDA device is available")
-    return torch.device(name)
+    return device
 
 
 def progress(iterable, **kwargs):
@@ -700,22 +709,22 @@ def train(cfg):
     train_idx, val_idx = split_train_val(len(images), cfg.val_size, cfg.seed)
     x_train, y_train = images[train_idx].to(device), labels[train_idx].to(device)
     x_val, y_val = images[val_idx], labels[val_idx]
-    max_batches = 5 if cfg.dry_run else None
+    max_batches, epochs = (5, 1) if cfg.dry_run else (None, cfg.epochs)
     if cfg.dry_run:
         x_val, y_val = x_val[:200], y_val[:200]
     model = MyNet().to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = min(math.ceil(len(x_train) / cfg.batch_size), max_batches or math.inf)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr,
-                                                    total_steps=cfg.epochs * steps)
+                                                    total_steps=epochs * steps)
     g = torch.Generator(device).manual_seed(cfg.seed)
-    print(f"training MyNet on {device}: {len(x_train)} images, {cfg.epochs} epochs, "
+    print(f"training MyNet on {device}: {len(x_train)} images, {epochs} epochs, "
           f"validation {len(x_val)} images x {len(SUITE)} degradations")
     history, best = [], -1.0
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(1, epochs + 1):
         start = time.time()
         loss = train_one_epoch(model, optimizer, scheduler, x_train, y_train, cfg, g,
-                               max_batches, desc=f"epoch {epoch}/{cfg.epochs}")
+                               max_batches, desc=f"epoch {epoch}/{epochs}")
         val = suite_accuracy(model, x_val, y_val, SUITE, seed=cfg.seed + 1000)
         mean, (worst_name, worst) = summarise(val)
         history.append(dict(epoch=epoch, train_loss=loss, val_clean=val["clean"], val_mean=mean,
@@ -870,11 +879,11 @@ def parse_args(argv):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     for f in fields(Config):
         flag = "--" + f.name.replace("_", "-")
-        if f.type is bool or f.type == "bool":
-            parser.add_argument(flag, action="store_true", help=f"(default: {f.default})")
+        help = f"{f.metadata['help']} (default: {f.default})"
+        if isinstance(f.default, bool):
+            parser.add_argument(flag, action="store_true", help=help)
         else:
-            parser.add_argument(flag, type=type(f.default), default=f.default,
-                                help=f"(default: {f.default})")
+            parser.add_argument(flag, type=type(f.default), default=f.default, help=help)
     if command == "classify":
         parser.add_argument("images", nargs="+", help="PNG or JPEG files")
     args = vars(parser.parse_args(argv))

@@ -317,6 +317,12 @@ def test_help_shows_the_defaults(capsys):
     assert f"(default: {P.Config.epochs})" in out and "--dry-run" in out
 
 
+@pytest.mark.parametrize("name", ["gpu", "cuda" if not torch.cuda.is_available() else "bogus"])
+def test_bad_device_is_a_clear_error(name):
+    with pytest.raises(P.DataError, match="--device"):
+        P.resolve_device(name)
+
+
 def test_no_command_means_train():
     command, cfg, _ = P.parse_args(["--epochs", "3"])
     assert command == "train" and cfg.epochs == 3
