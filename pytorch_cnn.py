@@ -442,17 +442,32 @@ def jpeg(x, s, g):
     return (img[..., :h, :w] + 128) / 255
 
 
+def pixel_grid(x):
+    """Row and column coordinates of x's pixels, shaped (1, 1, H, 1) and (1, 1, 1, W)."""
+    h, w = x.shape[-2:]
+    return (torch.arange(h, device=x.device, dtype=x.dtype).view(1, 1, h, 1),
+            torch.arange(w, device=x.device, dtype=x.dtype).view(1, 1, 1, w))
+
+
+def first_marks(count, k, like):
+    """(n, k, 1, 1) mask: 1 for the first ceil(count) of k marks per image, count (n, 1, 1, 1)."""
+    return (torch.arange(k, device=like.device).view(1, k, 1, 1) < torch.ceil(count)).to(like.dtype)
+
+
+def signed_amplitude(g, shape, like):
+    """Random mark contrasts in +-[0.3, 1]: bright or dark, never invisible."""
+    return uniform(g, shape, like, 0.3, 1.0) * torch.sign(uniform(g, shape, like, -1, 1))
+
+
 def specks(x, s, g):
     """Dust and dirt: 1 .. 6 blurry spots, dark or bright, radius 0.5 .. 2 px."""
     n, _, h, w = x.shape
-    count = torch.ceil(lerp(1.0, 6.0, s).view(n, 1, 1, 1))
     k = 6
-    active = (torch.arange(k, device=x.device).view(1, k, 1, 1) < count).to(x.dtype)
+    active = first_marks(lerp(1.0, k, s), k, x)
     cy, cx = uniform(g, (n, k, 1, 1), x, 0, h), uniform(g, (n, k, 1, 1), x, 0, w)
     radius = uniform(g, (n, k, 1, 1), x, 0.5, 2.0)
-    amp = uniform(g, (n, k, 1, 1), x, 0.3, 1.0) * torch.sign(uniform(g, (n, k, 1, 1), x, -1, 1))
-    yy = torch.arange(h, device=x.device, dtype=x.dtype).view(1, 1, h, 1)
-    xx = torch.arange(w, device=x.device, dtype=x.dtype).view(1, 1, 1, w)
+    amp = signed_amplitude(g, (n, k, 1, 1), x)
+    yy, xx = pixel_grid(x)
     spots = amp * active * torch.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * radius ** 2))
     return x + spots.sum(dim=1, keepdim=True)
 
@@ -464,8 +479,7 @@ def occlusion(x, s, g):
     side = lerp(3.0, 9.0, s)
     rh, rw = (side * uniform(g, (n, 1, 1, 1), x, 0.5, 1.0) for _ in range(2))
     top, left = uniform(g, (n, 1, 1, 1), x, 0, h) - rh / 2, uniform(g, (n, 1, 1, 1), x, 0, w) - rw / 2
-    yy = torch.arange(h, device=x.device, dtype=x.dtype).view(1, 1, h, 1)
-    xx = torch.arange(w, device=x.device, dtype=x.dtype).view(1, 1, 1, w)
+    yy, xx = pixel_grid(x)
     inside = (yy >= top) & (yy < top + rh) & (xx >= left) & (xx < left + rw)
     return torch.where(inside, uniform(g, (n, 1, 1, 1), x), x)
 
@@ -482,13 +496,11 @@ def scratches(x, s, g):
     the image, bright or dark, 0.5 px wide, contrast 0.3 .. 1."""
     n, _, h, w = x.shape
     k = 3
-    count = torch.ceil(lerp(1.0, 3.0, s).view(n, 1, 1, 1))
-    active = (torch.arange(k, device=x.device).view(1, k, 1, 1) < count).to(x.dtype)
+    active = first_marks(lerp(1.0, k, s), k, x)
     y0, y1 = (uniform(g, (n, k, 1, 1), x, 0, h) for _ in range(2))
     x0, x1 = (uniform(g, (n, k, 1, 1), x, 0, w) for _ in range(2))
-    yy = torch.arange(h, device=x.device, dtype=x.dtype).view(1, 1, h, 1)
-    xx = torch.arange(w, device=x.device, dtype=x.dtype).view(1, 1, 1, w)
-    amp = uniform(g, (n, k, 1, 1), x, 0.3, 1.0) * torch.sign(uniform(g, (n, k, 1, 1), x, -1, 1))
+    yy, xx = pixel_grid(x)
+    amp = signed_amplitude(g, (n, k, 1, 1), x)
     lines = amp * active * torch.exp(-segment_distance(yy, xx, y0, x0, y1, x1) ** 2 / 0.5)
     return x + lines.sum(dim=1, keepdim=True)
 
