@@ -721,8 +721,9 @@ def train(cfg):
     train_idx, val_idx = split_train_val(len(images), cfg.val_size, cfg.seed)
     x_train, y_train = images[train_idx].to(device), labels[train_idx].to(device)
     x_val, y_val = images[val_idx], labels[val_idx]
-    max_batches, epochs = (5, 1) if cfg.dry_run else (None, cfg.epochs)
+    max_batches, epochs = None, cfg.epochs
     if cfg.dry_run:
+        max_batches, epochs = 5, 1
         x_val, y_val = x_val[:200], y_val[:200]
     model = MyNet().to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -891,11 +892,11 @@ def parse_args(argv):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     for f in fields(Config):
         flag = "--" + f.name.replace("_", "-")
-        help = f"{f.metadata['help']} (default: {f.default})"
+        text = f"{f.metadata['help']} (default: {f.default})"
         if isinstance(f.default, bool):
-            parser.add_argument(flag, action="store_true", help=help)
+            parser.add_argument(flag, action="store_true", help=text)
         else:
-            parser.add_argument(flag, type=type(f.default), default=f.default, help=help)
+            parser.add_argument(flag, type=type(f.default), default=f.default, help=text)
     if command == "classify":
         parser.add_argument("images", nargs="+", help="PNG or JPEG files")
     args = vars(parser.parse_args(argv))
