@@ -38,7 +38,7 @@ def knob(default, help):
 @dataclass
 class Config:
     """Every knob of training in one place; the defaults reproduce model.pt."""
-    epochs: int = knob(25, "passes over the 57,500 training images")
+    epochs: int = knob(35, "passes over the 57,500 training images")
     batch_size: int = knob(128, "images per AdamW step")
     lr: float = knob(3e-3, "peak learning rate of the one-cycle schedule")
     weight_decay: float = knob(5e-4, "AdamW's decoupled weight decay")
@@ -46,7 +46,11 @@ class Config:
     clean_fraction: float = knob(0.2, "share of images left undegraded, so clean accuracy stays top")
     ops_per_image: float = knob(3.0, "mean number of degradations (of 20) on a degraded image")
     val_size: int = knob(2500, "training images held out, never trained on; scored under every "
-                               "degradation of SUITE after each epoch to pick the checkpoint")
+                               "degradation of SUITE to pick the checkpoint")
+    val_epochs: int = knob(10, "score the validation suite in the last N epochs only: earlier ones, "
+                               "at a high learning rate, never held the best checkpoint")
+    bf16: bool = knob(True, "bfloat16 autocast where the device runs it natively (1.5x faster "
+                            "training steps on an AVX512-BF16 CPU, measured)")
     seed: int = knob(0, "seeds the split, the weights, the batch order and the camera model")
     device: str = knob("auto", "auto (CUDA when present), cpu or cuda")
     data_dir: str = knob("data", "holds mnist/ (shipped) and MNIST/raw/ (unpacked)")
@@ -238,11 +242,30 @@ def to_model_input(x):
     raise ValueError(f"classify expects a batch of shape {ACCEPTED_SHAPES}, got {tuple(x.shape)}")
 
 
+def bf16_native(device):
+    """True where bfloat16 matrix maths is fast: CUDA with bf16 support, or a CPU
+    that oneDNN runs bf16 on (AVX512-BF16 / AMX; this machine's EPYC has it)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):   # a torch build without oneDNN
+        return False
+
+
+def autocast(device, enabled=True):
+    """bfloat16 autocast where it is native, float32 elsewhere (emulated bf16 is slow).
+    Measured on this 2-core CPU: inference 2.0x and a training step 1.5x faster;
+    suite accuracy of the shipped model unchanged (clean equal, mean -0.01 %)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16,
+                          enabled=enabled and bf16_native(device))
+
+
 def classify(model, x, batch_size=1000):
     """Labels of a batch of digits: x (B, 1, 28, 28) in [0, 1] -> (B,) int64 on the CPU.
 
-    Runs in eval mode without gradients on the model's device, and leaves the
-    model's mode as it found it. See `to_model_input` for the other accepted forms.
+    Runs in eval mode without gradients on the model's device (bfloat16 where
+    native, see `autocast`), and leaves the model's mode as it found it. See `to_model_input` for the other accepted forms.
     """
     x = to_model_input(x)
     if len(x) == 0:
@@ -251,7 +274,7 @@ def classify(model, x, batch_size=1000):
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(device):
             labels = [model(chunk.to(device)).argmax(dim=1).cpu() for chunk in x.split(batch_size)]
     finally:
         model.train(was_training)
@@ -288,8 +311,8 @@ def shot_noise(x, s, g):
 
 
 def read_noise(x, s, g):
-    """Additive Gaussian sensor noise, also on the dark background: sigma 0.02 .. 0.45."""
-    return x + lerp(0.02, 0.45, s) * normal(g, x.shape, x)
+    """Additive Gaussian sensor noise, also on the dark background: sigma 0.02 .. 0.6."""
+    return x + lerp(0.02, 0.6, s) * normal(g, x.shape, x)
 
 
 def speckle(x, s, g):
@@ -474,9 +497,9 @@ def specks(x, s, g):
 
 def occlusion(x, s, g):
     """A finger, a shadow or a smudge over part of the digit: one rectangle with
-    sides up to 3 .. 9 px, filled with a random grey."""
+    sides up to 3 .. 12 px, filled with a random grey."""
     n, _, h, w = x.shape
-    side = lerp(3.0, 9.0, s)
+    side = lerp(3.0, 12.0, s)
     rh, rw = (side * uniform(g, (n, 1, 1, 1), x, 0.5, 1.0) for _ in range(2))
     top, left = uniform(g, (n, 1, 1, 1), x, 0, h) - rh / 2, uniform(g, (n, 1, 1, 1), x, 0, w) - rw / 2
     yy, xx = pixel_grid(x)
@@ -598,14 +621,14 @@ def camera_noise(x, g, clean_fraction=0.2, ops_per_image=3.0):
 SUITE = {
     "clean": [],
     "shot noise": [("shot_noise", 0.9)],
-    "read noise": [("read_noise", 0.7)],
+    "read noise": [("read_noise", 0.52)],
     "speckle": [("speckle", 0.8)],
     "salt & pepper": [("salt_pepper", 0.6)],
     "defocus": [("defocus", 0.7)],
     "motion blur": [("motion_blur", 0.8)],
     "exposure": [("exposure", 0.9)],
     "gamma": [("gamma", 0.9)],
-    "low contrast": [("contrast", 0.85), ("read_noise", 0.15)],
+    "low contrast": [("contrast", 0.85), ("read_noise", 0.11)],
     "uneven light": [("illumination", 0.8)],
     "banding": [("fixed_pattern", 0.7)],
     "low resolution": [("low_resolution", 0.7)],
@@ -614,14 +637,14 @@ SUITE = {
     "scratches": [("scratches", 0.7)],
     "warp": [("warp", 0.7)],
     "stroke width": [("stroke_width", 0.6)],
-    "occlusion": [("occlusion", 0.6)],
+    "occlusion": [("occlusion", 0.4)],
     "quantised": [("quantise", 0.9)],
     "hand-held": [("hand_held", 0.8)],
     "cheap camera": [("hand_held", 0.5), ("defocus", 0.4), ("illumination", 0.4),
-                     ("shot_noise", 0.6), ("read_noise", 0.35), ("fixed_pattern", 0.3),
+                     ("shot_noise", 0.6), ("read_noise", 0.26), ("fixed_pattern", 0.3),
                      ("low_resolution", 0.3), ("jpeg", 0.5)],
     "night shot": [("exposure", 0.5), ("contrast", 0.5), ("shot_noise", 0.6),
-                   ("read_noise", 0.3), ("salt_pepper", 0.1)],
+                   ("read_noise", 0.22), ("salt_pepper", 0.1)],
 }
 
 
@@ -684,7 +707,9 @@ def train_one_epoch(model, optimizer, scheduler, images, labels, cfg, g, max_bat
     total, bar = 0.0, progress(batches, desc=desc, leave=False, mininterval=1.0)
     for step, idx in enumerate(bar, 1):
         x = camera_noise(images[idx].float() / 255, g, cfg.clean_fraction, cfg.ops_per_image)
-        loss = F.cross_entropy(model(x), labels[idx], label_smoothing=cfg.label_smoothing)
+        with autocast(images.device, cfg.bf16):
+            log_probs = model(x)                        # (B, 10)
+        loss = F.cross_entropy(log_probs.float(), labels[idx], label_smoothing=cfg.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -710,6 +735,11 @@ def save_atomic(obj, path):
 def cpu_state_dict(model):
     """A plain CPU state_dict, contiguous tensors (loads anywhere with weights_only)."""
     return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+
+
+def scored(epoch, epochs, val_epochs):
+    """Is epoch (1-based) among the last val_epochs of epochs? The last one always is."""
+    return epoch > epochs - max(val_epochs, 1)
 
 
 def train(cfg):
@@ -738,18 +768,21 @@ def train(cfg):
         start = time.time()
         loss = train_one_epoch(model, optimizer, scheduler, x_train, y_train, cfg, g,
                                max_batches, desc=f"epoch {epoch}/{epochs}")
-        val = suite_accuracy(model, x_val, y_val, SUITE, seed=cfg.seed + 1000)
-        mean, (worst_name, worst) = summarise(val)
-        history.append(dict(epoch=epoch, train_loss=loss, val_clean=val["clean"], val_mean=mean,
-                            val_worst=worst, seconds=time.time() - start, val=val))
-        improved = mean > best
-        print(f"epoch {epoch:2d}  loss {loss:.4f}  val clean {val['clean']:.2%}  "
-              f"noisy mean {mean:.2%}  worst {worst:.2%} ({worst_name})  "
-              f"{time.time() - start:.0f}s{'  * saved' if improved and not cfg.dry_run else ''}")
-        if improved:
-            best = mean
-            if not cfg.dry_run:
-                save_atomic(cpu_state_dict(model), cfg.model_path)
+        record, line = dict(epoch=epoch, train_loss=loss), f"epoch {epoch:2d}  loss {loss:.4f}"
+        if scored(epoch, epochs, cfg.val_epochs):
+            val = suite_accuracy(model, x_val, y_val, SUITE, seed=cfg.seed + 1000)
+            mean, (worst_name, worst) = summarise(val)
+            record.update(val_clean=val["clean"], val_mean=mean, val_worst=worst, val=val)
+            line += (f"  val clean {val['clean']:.2%}  noisy mean {mean:.2%}  "
+                     f"worst {worst:.2%} ({worst_name})")
+            if mean > best:
+                best = mean
+                if not cfg.dry_run:
+                    save_atomic(cpu_state_dict(model), cfg.model_path)
+                    line += "  * saved"
+        record["seconds"] = time.time() - start
+        history.append(record)
+        print(f"{line}  {record['seconds']:.0f}s")
         if not cfg.dry_run:
             Path(cfg.history_path).write_text(json.dumps(history, indent=1))
     return {"best_val_mean": best, "history": history}
@@ -809,13 +842,15 @@ def plot_history(history, path):
     """Training loss and validation accuracy (clean, noisy mean, worst) per epoch."""
     plt = pyplot()
     epochs = [h["epoch"] for h in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
     ax1.plot(epochs, [h["train_loss"] for h in history], "o-")
     ax1.set(xlabel="epoch", ylabel="cross-entropy (label smoothing)",
             title="training loss (degraded images)")
+    scored = [h for h in history if "val_mean" in h]     # see Config.val_epochs
     for key, label in [("val_clean", "clean"), ("val_mean", "suite mean"), ("val_worst", "suite worst")]:
-        ax2.plot(epochs, [100 * h[key] for h in history], "o-", label=label)
-    ax2.set(xlabel="epoch", ylabel="accuracy (%)", title="validation accuracy")
+        ax2.plot([h["epoch"] for h in scored], [100 * h[key] for h in scored], "o-", label=label)
+    ax2.set(xlabel="epoch", ylabel="accuracy (%)",
+            title="validation accuracy (scored in the last epochs only)")
     ax2.legend()
     ax2.grid(alpha=0.3)
     fig.tight_layout()
@@ -894,7 +929,8 @@ def parse_args(argv):
         flag = "--" + f.name.replace("_", "-")
         text = f"{f.metadata['help']} (default: {f.default})"
         if isinstance(f.default, bool):
-            parser.add_argument(flag, action="store_true", help=text)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default,
+                                help=text)
         else:
             parser.add_argument(flag, type=type(f.default), default=f.default, help=text)
     if command == "classify":
