@@ -44,7 +44,8 @@ class Config:
     weight_decay: float = knob(5e-4, "AdamW's decoupled weight decay")
     label_smoothing: float = knob(0.05, "heavy noise makes some labels unknowable: do not force certainty")
     clean_fraction: float = knob(0.2, "share of images left undegraded, so clean accuracy stays top")
-    ops_per_image: float = knob(3.0, "mean number of degradations (of 20) on a degraded image")
+    ops_per_image: float = knob(4.0, "mean number of degradations (of 20) on a degraded image: "
+                                     "4 beat 3 on combined ones (cheap camera +0.8 points)")
     val_size: int = knob(2500, "training images held out, never trained on; scored under every "
                                "degradation of SUITE to pick the checkpoint")
     val_epochs: int = knob(10, "score the validation suite in the last N epochs only: earlier ones, "
@@ -591,13 +592,13 @@ def apply_degradations(x, steps, g):
     return x.clamp(0, 1)
 
 
-def camera_noise(x, g, clean_fraction=0.2, ops_per_image=3.0):
+def camera_noise(x, g, clean_fraction=0.2, ops_per_image=4.0):
     """The training augmentation: x (B, 1, H, W) in [0, 1] -> same shape, degraded.
 
     Per image: with probability `clean_fraction` it stays clean; otherwise each
-    degradation is applied with probability ops_per_image / 20 (so about 3 at
-    once, sometimes none, sometimes 6+) at its own uniform random strength. The
-    order of the degradations is shuffled for every batch. Output clipped to [0, 1].
+    degradation is applied with probability ops_per_image / 20 (so about 4 at
+    once, 1 % none, one in five 6 or more) at its own uniform random strength.
+    The order of the degradations is shuffled for every batch. Output clipped to [0, 1].
     """
     n = x.shape[0]
     degraded = uniform(g, (n,), x) >= clean_fraction
@@ -833,7 +834,7 @@ def plot_gallery(model, images, labels, suite, seed, path, n=8):
             ax.set_xticks([]), ax.set_yticks([])
         row[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
     fig.suptitle("MyNet on degraded test digits (title: predicted label, red: wrong)", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))   # 0.3 inch for the suptitle
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

@@ -385,6 +385,16 @@ def test_shipped_model_survives_heavy_noise(shipped_model, test_set, name, minim
     assert accuracy >= minimum
 
 
+def test_unseen_check_scores_each_degradation_it_names(capsys):
+    """tools/unseen_check.py: 15 degradations outside the camera model, all scored."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import unseen_check
+    accuracy = unseen_check.main(["--n", "300"])
+    assert len(accuracy) == 15 and all(0 <= a <= 1 for a in accuracy.values())
+    assert accuracy["brightness +0.6"] >= 0.95 and accuracy["gauss 0.7"] < accuracy["gauss 0.5"]
+    assert "worst" in capsys.readouterr().out
+
+
 def test_evaluate_prints_table_and_writes_plots(tmp_path, capsys):
     cfg = P.Config(model_path=str(ROOT / "model.pt"), data_dir=str(ROOT / "data"),
                    history_path=str(ROOT / "pytorch_cnn_history.json"))

@@ -49,8 +49,10 @@ def bench_camera(repeats, batch=128):
     model = P.MyNet()
     opt = torch.optim.AdamW(model.parameters())
 
-    def step():
-        loss = F.cross_entropy(model(x), y)
+    def step():                      # as in training: bfloat16 autocast where native
+        with P.autocast(torch.device("cpu")):
+            log_probs = model(x)
+        loss = F.cross_entropy(log_probs.float(), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
