@@ -751,6 +751,9 @@ def scored(epoch, epochs, val_epochs):
 def train(cfg):
     """Train MyNet with the camera model; keep the checkpoint with the best mean
     suite accuracy on the validation split in cfg.model_path. -> metrics dict."""
+    for name in ("epochs", "batch_size", "lr", "val_size"):
+        if getattr(cfg, name) <= 0:
+            raise DataError(f"--{name.replace('_', '-')} must be positive, got {getattr(cfg, name)}")
     torch.manual_seed(cfg.seed)   # weight init and dropout
     device = resolve_device(cfg.device)
     images, labels = load_mnist(cfg.data_dir, train=True)

@@ -360,6 +360,14 @@ def test_training_curves_skip_unscored_epochs(tmp_path):
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize("flag", ["--epochs", "--batch-size", "--lr", "--val-size"])
+def test_non_positive_settings_are_one_line_errors(flag, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        P.main(["train", flag, "0"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith(f"error: {flag} must be positive, got 0")
+
+
 def test_no_command_means_train():
     command, cfg, _ = P.parse_args(["--epochs", "3"])
     assert command == "train" and cfg.epochs == 3
