@@ -704,6 +704,18 @@ def progress(iterable, **kwargs):
     return tqdm(iterable, **kwargs)
 
 
+def train_step(model, optimizer, x, y, cfg):
+    """One AdamW step on a batch x (B, 1, 28, 28) float, y (B,): forward in bfloat16
+    where native (`autocast`), label-smoothed cross-entropy in float32. -> loss tensor."""
+    with autocast(x.device, cfg.bf16):
+        log_probs = model(x)                            # (B, 10)
+    loss = F.cross_entropy(log_probs.float(), y, label_smoothing=cfg.label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
 def train_one_epoch(model, optimizer, scheduler, images, labels, cfg, g, max_batches=None, desc=""):
     """One pass over images (N, 1, 28, 28) uint8 in a seeded random order, each
     batch degraded by `camera_noise`. -> mean training loss."""
@@ -713,12 +725,7 @@ def train_one_epoch(model, optimizer, scheduler, images, labels, cfg, g, max_bat
     total, bar = 0.0, progress(batches, desc=desc, leave=False, mininterval=1.0)
     for step, idx in enumerate(bar, 1):
         x = camera_noise(images[idx].float() / 255, g, cfg.clean_fraction, cfg.ops_per_image)
-        with autocast(images.device, cfg.bf16):
-            log_probs = model(x)                        # (B, 10)
-        loss = F.cross_entropy(log_probs.float(), labels[idx], label_smoothing=cfg.label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        loss = train_step(model, optimizer, x, labels[idx], cfg)
         scheduler.step()
         total += loss.item()
         if hasattr(bar, "set_postfix") and step % 20 == 0:

@@ -11,23 +11,15 @@
 """
 import argparse
 import sys
-import timeit
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 import torchvision.transforms.v2 as T
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import pytorch_cnn as P  # noqa: E402
-
-
-def best_time(fn, repeats):
-    """Least wall time of fn() over `repeats` calls after a warm-up, in seconds
-    (the run least disturbed by other load)."""
-    fn()
-    return min(timeit.repeat(fn, number=1, repeat=repeats))
+from timing import best_time  # noqa: E402
 
 
 def bench_classify(model, repeats):
@@ -48,15 +40,7 @@ def bench_camera(repeats, batch=128):
     t_cam = best_time(lambda: P.camera_noise(x, g), repeats)
     model = P.MyNet()
     opt = torch.optim.AdamW(model.parameters())
-
-    def step():                      # as in training: bfloat16 autocast where native
-        with P.autocast(torch.device("cpu")):
-            log_probs = model(x)
-        loss = F.cross_entropy(log_probs.float(), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    t_step = best_time(step, repeats)
+    t_step = best_time(lambda: P.train_step(model, opt, x, y, P.Config()), repeats)
     print(f"camera_noise, batch {batch}:        {t_cam * 1e3:8.1f} ms   "
           f"({batch / t_cam:.0f} images/s)")
     print(f"training step, batch {batch}:       {t_step * 1e3:8.1f} ms   "

@@ -10,7 +10,6 @@ OPENBLAS_NUM_THREADS=2). Usage: python tools/bench_numpy.py [--steps N] [--repea
 
 import os
 import sys
-import timeit
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as numpy_nn.py's main; must precede numpy
@@ -22,6 +21,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy_nn as nn  # noqa: E402
+from timing import best_time  # noqa: E402
 
 
 def numpy_epoch(x, y, cfg, seed):
@@ -61,13 +61,6 @@ def torch_epoch(x, y, cfg, seed):
             total_wrong += float(((p.detach() > 0.5) != (yb > 0.5)).sum())
         return total_loss / len(tx), total_wrong / len(tx)
     return epoch
-
-
-def best_time(fn, repeats):
-    """Least wall time of fn() over `repeats` calls after a warm-up, in seconds
-    (the run least disturbed by other load)."""
-    fn()
-    return min(timeit.repeat(fn, number=1, repeat=repeats))
 
 
 def main(argv=None):
