@@ -27,9 +27,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-HERE = Path(__file__).resolve().parent
-
-
 def knob(default, help):
     """A Config field; `--help` prints `help` and the default."""
     return field(default=default, metadata={"help": help})
@@ -55,6 +52,7 @@ class Config:
     seed: int = knob(0, "seeds the split, the weights, the batch order and the camera model")
     device: str = knob("auto", "auto (CUDA when present), cpu or cuda")
     data_dir: str = knob("data", "holds mnist/ (shipped) and MNIST/raw/ (unpacked)")
+    npz_path: str = knob("full-mnist.npz", "the NumPy lab's data file, written by the `data` command")
     model_path: str = knob("model.pt", "where the best checkpoint's state_dict is written")
     history_path: str = knob("pytorch_cnn_history.json", "per-epoch losses and accuracies")
     dry_run: bool = knob(False, "5 batches of one epoch on 200 validation images; writes nothing")
@@ -292,6 +290,9 @@ def classify(model, x, batch_size=1000):
 # `lerp`; the ranges below were chosen so that s = 1 is about as bad as a
 # person can still read. Everything is batched on the training device.
 
+
+# -- Shared helpers: strengths, seeded draws, coordinates, kernels
+
 def lerp(lo, hi, s):
     """lo + (hi - lo) s, reshaped (n,) -> (n, 1, 1, 1) to broadcast over images."""
     return (lo + (hi - lo) * s).view(-1, 1, 1, 1)
@@ -305,6 +306,56 @@ def uniform(g, shape, like, lo=0.0, hi=1.0):
 def normal(g, shape, like):
     return torch.randn(shape, generator=g, device=like.device)
 
+
+def pixel_grid(x):
+    """Row and column coordinates of x's pixels, shaped (1, 1, H, 1) and (1, 1, 1, W)."""
+    h, w = x.shape[-2:]
+    return (torch.arange(h, device=x.device, dtype=x.dtype).view(1, 1, h, 1),
+            torch.arange(w, device=x.device, dtype=x.dtype).view(1, 1, 1, w))
+
+
+KERNEL = 9  # blur kernels 9 x 9: holds +-2 sigma of the widest defocus and a 9 px motion streak
+
+
+def kernel_grid(like):
+    """Pixel offsets (K, K) from the kernel centre, y and x."""
+    r = torch.arange(KERNEL, device=like.device, dtype=like.dtype) - KERNEL // 2
+    return torch.meshgrid(r, r, indexing="ij")
+
+
+def per_sample_conv(x, kernels):
+    """Convolve each image with its own kernel: x (n, 1, H, W), kernels (n, K, K), K odd.
+    One grouped convolution; replicate padding so the borders do not darken."""
+    n, k = x.shape[0], kernels.shape[-1]
+    padded = F.pad(x.transpose(0, 1), (k // 2,) * 4, mode="replicate")   # (1, n, H+K-1, W+K-1)
+    return F.conv2d(padded, kernels.unsqueeze(1), groups=n).transpose(0, 1)
+
+
+def smooth_field(g, n, c, h, w, like, cells=4):
+    """Random low-frequency field (n, c, h, w): a cells x cells grid of N(0, 1)
+    values, bicubically upsampled (fog, stains, lens distortion)."""
+    coarse = normal(g, (n, c, cells, cells), like)
+    return F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True)
+
+
+def first_marks(count, k, like):
+    """(n, k, 1, 1) mask: 1 for the first ceil(count) of k marks per image, count (n, 1, 1, 1)."""
+    return (torch.arange(k, device=like.device).view(1, k, 1, 1) < torch.ceil(count)).to(like.dtype)
+
+
+def signed_amplitude(g, shape, like):
+    """Random mark contrasts in +-[0.3, 1]: bright or dark, never invisible."""
+    return uniform(g, shape, like, 0.3, 1.0) * torch.sign(uniform(g, shape, like, -1, 1))
+
+
+def segment_distance(yy, xx, y0, x0, y1, x1):
+    """Distance of pixels (yy, xx) to the segments (y0, x0)-(y1, x1); broadcasts."""
+    dy, dx = y1 - y0, x1 - x0
+    t = (((yy - y0) * dy + (xx - x0) * dx) / (dy ** 2 + dx ** 2).clamp_min(1e-6)).clamp(0, 1)
+    return torch.sqrt((yy - y0 - t * dy) ** 2 + (xx - x0 - t * dx) ** 2)
+
+
+# -- Noise: photons, sensor, dead and hot pixels, banding
 
 def shot_noise(x, s, g):
     """Photon (Poisson) noise: x -> Poisson(x p) / p, from p = 200 down to 3 photons at white."""
@@ -329,22 +380,18 @@ def salt_pepper(x, s, g):
     return torch.where(hit, hot.to(x.dtype), x)
 
 
-def per_sample_conv(x, kernels):
-    """Convolve each image with its own kernel: x (n, 1, H, W), kernels (n, K, K), K odd.
-    One grouped convolution; replicate padding so the borders do not darken."""
-    n, k = x.shape[0], kernels.shape[-1]
-    padded = F.pad(x.transpose(0, 1), (k // 2,) * 4, mode="replicate")   # (1, n, H+K-1, W+K-1)
-    return F.conv2d(padded, kernels.unsqueeze(1), groups=n).transpose(0, 1)
+def fixed_pattern(x, s, g):
+    """Row and column fixed-pattern noise (banding): per-row and per-column offsets,
+    sigma 0.02 .. 0.35, on rows, columns or both."""
+    n, _, h, w = x.shape
+    sigma = lerp(0.02, 0.35, s)
+    which = uniform(g, (n, 1, 1, 1), x)
+    rows = normal(g, (n, 1, h, 1), x) * (which < 2 / 3)
+    cols = normal(g, (n, 1, 1, w), x) * (which > 1 / 3)
+    return x + sigma * (rows + cols)
 
 
-KERNEL = 9  # blur kernels 9 x 9: holds +-2 sigma of the widest defocus and a 9 px motion streak
-
-
-def kernel_grid(like):
-    """Pixel offsets (K, K) from the kernel centre, y and x."""
-    r = torch.arange(KERNEL, device=like.device, dtype=like.dtype) - KERNEL // 2
-    return torch.meshgrid(r, r, indexing="ij")
-
+# -- Blur: focus and shake
 
 def defocus(x, s, g):
     """Out-of-focus lens: Gaussian blur with sigma 0.4 .. 2.0 px."""
@@ -368,6 +415,8 @@ def motion_blur(x, s, g):
     return per_sample_conv(x, k / k.sum(dim=(1, 2), keepdim=True))
 
 
+# -- Tone and light: exposure, tone curve, contrast, uneven light
+
 def exposure(x, s, g):
     """Wrong exposure: x * gain, gain = exp(+-1.6) at most (0.2 .. 5), saturating at 1."""
     direction = uniform(g, (x.shape[0], 1, 1, 1), x, -1, 1)
@@ -386,13 +435,6 @@ def contrast(x, s, g):
     return uniform(g, c.shape, x) * (1 - c) + c * x
 
 
-def smooth_field(g, n, c, h, w, like, cells=4):
-    """Random low-frequency field (n, c, h, w): a cells x cells grid of N(0, 1)
-    values, bicubically upsampled (fog, stains, lens distortion)."""
-    coarse = normal(g, (n, c, cells, cells), like)
-    return F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True)
-
-
 def illumination(x, s, g):
     """Uneven light: vignetting x (1 - v r^2) around a random centre, v 0.1 .. 0.9,
     a linear light gradient of 0.1 .. 0.8 across the image in a random direction,
@@ -408,16 +450,7 @@ def illumination(x, s, g):
     return x * (1 - lerp(0.1, 0.9, s) * r2) + lerp(0.1, 0.8, s) * ramp + fog
 
 
-def fixed_pattern(x, s, g):
-    """Row and column fixed-pattern noise (banding): per-row and per-column offsets,
-    sigma 0.02 .. 0.35, on rows, columns or both."""
-    n, _, h, w = x.shape
-    sigma = lerp(0.02, 0.35, s)
-    which = uniform(g, (n, 1, 1, 1), x)
-    rows = normal(g, (n, 1, h, 1), x) * (which < 2 / 3)
-    cols = normal(g, (n, 1, 1, w), x) * (which > 1 / 3)
-    return x + sigma * (rows + cols)
-
+# -- Sensor and codec: resolution, JPEG, grey levels
 
 def low_resolution(x, s, g):
     """A sensor of 21 .. 7 pixels across: area-downsample then upsample back
@@ -467,22 +500,13 @@ def jpeg(x, s, g):
     return (img[..., :h, :w] + 128) / 255
 
 
-def pixel_grid(x):
-    """Row and column coordinates of x's pixels, shaped (1, 1, H, 1) and (1, 1, 1, W)."""
-    h, w = x.shape[-2:]
-    return (torch.arange(h, device=x.device, dtype=x.dtype).view(1, 1, h, 1),
-            torch.arange(w, device=x.device, dtype=x.dtype).view(1, 1, 1, w))
+def quantise(x, s, g):
+    """Few grey levels (cheap ADC or heavy compression): 32 levels down to 2."""
+    levels = torch.round(lerp(32.0, 2.0, s)) - 1
+    return torch.round(x.clamp(0, 1) * levels) / levels
 
 
-def first_marks(count, k, like):
-    """(n, k, 1, 1) mask: 1 for the first ceil(count) of k marks per image, count (n, 1, 1, 1)."""
-    return (torch.arange(k, device=like.device).view(1, k, 1, 1) < torch.ceil(count)).to(like.dtype)
-
-
-def signed_amplitude(g, shape, like):
-    """Random mark contrasts in +-[0.3, 1]: bright or dark, never invisible."""
-    return uniform(g, shape, like, 0.3, 1.0) * torch.sign(uniform(g, shape, like, -1, 1))
-
+# -- Marks on the lens or the paper: specks, scratches, occluders, ink
 
 def specks(x, s, g):
     """Dust and dirt: 1 .. 6 blurry spots, dark or bright, radius 0.5 .. 2 px."""
@@ -495,25 +519,6 @@ def specks(x, s, g):
     yy, xx = pixel_grid(x)
     spots = amp * active * torch.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * radius ** 2))
     return x + spots.sum(dim=1, keepdim=True)
-
-
-def occlusion(x, s, g):
-    """A finger, a shadow or a smudge over part of the digit: one rectangle with
-    sides up to 3 .. 12 px, filled with a random grey."""
-    n, _, h, w = x.shape
-    side = lerp(3.0, 12.0, s)
-    rh, rw = (side * uniform(g, (n, 1, 1, 1), x, 0.5, 1.0) for _ in range(2))
-    top, left = uniform(g, (n, 1, 1, 1), x, 0, h) - rh / 2, uniform(g, (n, 1, 1, 1), x, 0, w) - rw / 2
-    yy, xx = pixel_grid(x)
-    inside = (yy >= top) & (yy < top + rh) & (xx >= left) & (xx < left + rw)
-    return torch.where(inside, uniform(g, (n, 1, 1, 1), x), x)
-
-
-def segment_distance(yy, xx, y0, x0, y1, x1):
-    """Distance of pixels (yy, xx) to the segments (y0, x0)-(y1, x1); broadcasts."""
-    dy, dx = y1 - y0, x1 - x0
-    t = (((yy - y0) * dy + (xx - x0) * dx) / (dy ** 2 + dx ** 2).clamp_min(1e-6)).clamp(0, 1)
-    return torch.sqrt((yy - y0 - t * dy) ** 2 + (xx - x0 - t * dx) ** 2)
 
 
 def scratches(x, s, g):
@@ -530,17 +535,16 @@ def scratches(x, s, g):
     return x + lines.sum(dim=1, keepdim=True)
 
 
-def warp(x, s, g):
-    """Lens distortion, rolling shutter and glass: a smooth random displacement
-    of 0.3 .. 2 px plus per-pixel jitter of 0 .. 0.8 px (bilinear resampling)."""
+def occlusion(x, s, g):
+    """A finger, a shadow or a smudge over part of the digit: one rectangle with
+    sides up to 3 .. 12 px, filled with a random grey."""
     n, _, h, w = x.shape
-    smooth = lerp(0.3, 2.0, s) * smooth_field(g, n, 2, h, w, x)
-    jitter = lerp(0.0, 0.8, s) * normal(g, (n, 2, h, w), x)
-    shift = (smooth + jitter).permute(0, 2, 3, 1) * (2 / torch.tensor([w, h], device=x.device))
-    base = F.affine_grid(torch.eye(2, 3, device=x.device).expand(n, 2, 3), list(x.shape),
-                         align_corners=False)
-    return F.grid_sample(x, base + shift, mode="bilinear", padding_mode="border",
-                         align_corners=False)
+    side = lerp(3.0, 12.0, s)
+    rh, rw = (side * uniform(g, (n, 1, 1, 1), x, 0.5, 1.0) for _ in range(2))
+    top, left = uniform(g, (n, 1, 1, 1), x, 0, h) - rh / 2, uniform(g, (n, 1, 1, 1), x, 0, w) - rw / 2
+    yy, xx = pixel_grid(x)
+    inside = (yy >= top) & (yy < top + rh) & (xx >= left) & (xx < left + rw)
+    return torch.where(inside, uniform(g, (n, 1, 1, 1), x), x)
 
 
 def stroke_width(x, s, g):
@@ -552,11 +556,7 @@ def stroke_width(x, s, g):
     return torch.lerp(x, torch.where(pick, thicker, thinner), lerp(0.3, 1.0, s))
 
 
-def quantise(x, s, g):
-    """Few grey levels (cheap ADC or heavy compression): 32 levels down to 2."""
-    levels = torch.round(lerp(32.0, 2.0, s)) - 1
-    return torch.round(x.clamp(0, 1) * levels) / levels
-
+# -- Geometry: hand-held pose, lens and glass
 
 def hand_held(x, s, g):
     """Misalignments of a hand-held shot: rotation up to +-3 .. 25 degrees,
@@ -574,15 +574,31 @@ def hand_held(x, s, g):
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-DEGRADATIONS = {
-    "shot_noise": shot_noise, "read_noise": read_noise, "speckle": speckle,
-    "salt_pepper": salt_pepper, "defocus": defocus, "motion_blur": motion_blur,
-    "exposure": exposure, "gamma": gamma, "contrast": contrast,
-    "illumination": illumination, "fixed_pattern": fixed_pattern,
-    "low_resolution": low_resolution, "jpeg": jpeg, "specks": specks,
-    "quantise": quantise, "hand_held": hand_held, "scratches": scratches, "warp": warp,
-    "stroke_width": stroke_width, "occlusion": occlusion,
-}
+def warp(x, s, g):
+    """Lens distortion, rolling shutter and glass: a smooth random displacement
+    of 0.3 .. 2 px plus per-pixel jitter of 0 .. 0.8 px (bilinear resampling)."""
+    n, _, h, w = x.shape
+    smooth = lerp(0.3, 2.0, s) * smooth_field(g, n, 2, h, w, x)
+    jitter = lerp(0.0, 0.8, s) * normal(g, (n, 2, h, w), x)
+    shift = (smooth + jitter).permute(0, 2, 3, 1) * (2 / torch.tensor([w, h], device=x.device))
+    base = F.affine_grid(torch.eye(2, 3, device=x.device).expand(n, 2, 3), list(x.shape),
+                         align_corners=False)
+    return F.grid_sample(x, base + shift, mode="bilinear", padding_mode="border",
+                         align_corners=False)
+
+
+# -- The catalogue and the augmentation
+
+# Name -> op. The order is part of the random stream: `camera_noise` draws
+# each op's per-image coin flips and strengths in this order (after a shuffle
+# that is itself drawn over these positions), so reordering, adding or removing
+# an op changes every training batch; retrain and compare when you do.
+DEGRADATIONS = {op.__name__: op for op in (
+    shot_noise, read_noise, speckle, salt_pepper, defocus, motion_blur,
+    exposure, gamma, contrast, illumination, fixed_pattern,
+    low_resolution, jpeg, specks, quantise, hand_held, scratches, warp,
+    stroke_width, occlusion,
+)}
 
 
 def apply_degradations(x, steps, g):
@@ -962,8 +978,8 @@ def main(argv=None):
     command, cfg, images = parse_args(argv)
     try:
         if command == "data":
-            write_npz(cfg.data_dir, HERE / "full-mnist.npz")
-            print(f"MNIST ready in {cfg.data_dir}/MNIST/raw and full-mnist.npz")
+            write_npz(cfg.data_dir, cfg.npz_path)
+            print(f"MNIST ready in {cfg.data_dir}/MNIST/raw and {cfg.npz_path}")
             return None
         if command == "evaluate":
             return evaluate(cfg)
