@@ -19,22 +19,19 @@ digits 4 vs 9 and writes numpy_nn_training.png and numpy_nn_classification.png.
 Importing this module trains nothing and writes nothing.
 """
 
-from __future__ import annotations
-
 import argparse
-import dataclasses
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Tuple  # not tuple[...]: Python 3.8 graders
 
 if __name__ == "__main__":  # only when run as a script, before numpy loads OpenBLAS:
-    # One BLAS thread. Our products are small ((32, 784) x (784, 256)); next to another busy process
-    # on this 2-core machine, OpenBLAS's second thread spins waiting for a core and a training epoch
-    # took 8-11 s instead of 0.13 s (measured); on an idle machine 2 threads save only ~2 s of 13.
-    # One thread also fixes the summation order, so the committed PNGs reproduce bit for bit
-    # (2 threads gave 99.40% instead of 99.50%). Set OPENBLAS_NUM_THREADS yourself to override.
+    # One BLAS thread. Our products are small ((32, 784) x (784, 256)), so a second thread gains
+    # little, and next to another busy process it spins waiting for a core, which slows training
+    # many times over. One thread also fixes the summation order, so the committed PNGs reproduce
+    # bit for bit. Set OPENBLAS_NUM_THREADS yourself to override.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
@@ -45,19 +42,22 @@ import numpy as np  # noqa: E402
 # The defaults reproduce the committed PNGs.
 
 
-def knob(default, help):
-    """A Config field; `--help` prints `help` and the default."""
-    return dataclasses.field(default=default, metadata={"help": help})
+def knob(default, help, **argparse_options):
+    """A Config field; `--help` prints `help` and the default. Extra options
+    (nargs, metavar) go to argparse."""
+    return field(default=default, metadata=dict(help=help, **argparse_options))
+
 
 
 @dataclass(frozen=True)
 class Config:
-    digits: tuple[int, int] = knob((4, 9), "the two digits: A is labelled 0, B 1 (the template's pair)")
+    digits: Tuple[int, int] = knob((4, 9), "the two digits: A is labelled 0, B 1 (the template's pair)",
+                                   nargs=2, metavar=("A", "B"))
     data: str = knob("full-mnist.npz", "MNIST npz written by `make data`")
     out_dir: str = knob(".", "folder for numpy_nn_training.png and numpy_nn_classification.png")
     seed: int = knob(0, "seeds the run's one np.random.Generator: split, init, order, augmentation")
     val_fraction: float = knob(0.5, "share of the training images held out for validation, as the template")
-    hidden: tuple[int, ...] = knob((256,), "widths of the ReLU hidden layers")
+    hidden: Tuple[int, ...] = knob((256,), "widths of the ReLU hidden layers")
     epochs: int = knob(60, "passes over the training part")
     batch_size: int = knob(32, "samples per SGD step")
     lr: float = knob(0.1, "SGD step size in the first epoch")
@@ -70,7 +70,7 @@ class Config:
     elastic: float = knob(0.0, "elastic distortion: pixels of displacement per unit of the smoothed noise")
     smooth: float = knob(4.0, "std (pixels) of the Gaussian smoothing the elastic noise")
     deskew: bool = knob(True, "shear every image upright and centre it before training and testing")
-    dtype: str = knob("float32", "training dtype; float32 epochs take half the time of float64 ones")
+    dtype: str = knob("float32", "training dtype; float32 moves half the bytes of float64, so trains faster")
 
 
 # ----------------------------------------------------------------------------
@@ -146,7 +146,8 @@ class Linear(Layer):
         return x @ self.W + self.b  # (B, H)
 
     def backward(self, dL_wrt_output, *, input_grad=True):
-        """dL/dy (B, H) -> dL/dx (B, D); input_grad=False only saves dL/dy for grads() and returns None."""
+        """dL/dy (B, H) -> dL/dx (B, D). input_grad=False, a speed-only option for training
+        (backward_params_only), only saves dL/dy for the gradients and returns None."""
         if self.x is None:
             raise RuntimeError(f"{self!r}.backward called before forward")
         dy = np.asarray(dL_wrt_output)
@@ -171,8 +172,7 @@ class Linear(Layer):
 
     def batch_mean_grads(self):
         x, dy = self._saved()
-        # (D, H): one matrix product, no (B, D, H) tensor; 0.35 ms instead of grads()' 8.4 ms
-        # for B = 32 and a 784 x 256 layer
+        # (D, H): one matrix product, no (B, D, H) tensor to write and sum
         return {"W": (x.T @ dy) / len(x),
                 "b": dy.mean(axis=0, keepdims=True)}  # (1, H)
 
@@ -183,12 +183,13 @@ class _Elementwise(Layer):
     def __repr__(self):
         return f"{type(self).__name__}()"
 
-    def _check_backward(self, dL_wrt_output):
-        if self.saved is None:
+    def _check_backward(self, dL_wrt_output, kept):
+        """dL/dy as an array of the shape of `kept`, what forward kept (None: forward never ran)."""
+        if kept is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
         dy = np.asarray(dL_wrt_output)
-        if dy.shape != self.saved.shape:
-            raise _shape_error(f"{type(self).__name__}.backward gradient", self.saved.shape, dy.shape)
+        if dy.shape != kept.shape:
+            raise _shape_error(f"{type(self).__name__}.backward gradient", kept.shape, dy.shape)
         return dy
 
 
@@ -196,15 +197,15 @@ class ReLU(_Elementwise):
     """y = max(x, 0); dy/dx = 1 where x > 0, else 0. Any shape, e.g. (B, H) or (B, C, H, W)."""
 
     def __init__(self):
-        self.saved = None  # x > 0 of the last forward, boolean, shape of x
+        self.mask = None  # x > 0 of the last forward, boolean, shape of x
 
     def forward(self, x):
         x = np.asarray(x)
-        self.saved = x > 0
+        self.mask = x > 0
         return np.maximum(x, 0)
 
     def backward(self, dL_wrt_output):
-        return self._check_backward(dL_wrt_output) * self.saved
+        return self._check_backward(dL_wrt_output, self.mask) * self.mask
 
 
 class Sigmoid(_Elementwise):
@@ -215,16 +216,16 @@ class Sigmoid(_Elementwise):
     """
 
     def __init__(self):
-        self.saved = None  # output y of the last forward, shape of x
+        self.y = None  # output of the last forward, shape of x
 
     def forward(self, x):
         x = np.asarray(x)
-        self.saved = np.exp(-np.logaddexp(0, -x))
-        return self.saved
+        self.y = np.exp(-np.logaddexp(0, -x))
+        return self.y
 
     def backward(self, dL_wrt_output):
-        y = self.saved
-        return self._check_backward(dL_wrt_output) * y * (1 - y)
+        y = self.y
+        return self._check_backward(dL_wrt_output, y) * y * (1 - y)
 
 
 class SE(Loss):
@@ -281,17 +282,11 @@ class Sequential(Layer):
             x = layer.forward(x)
         return x
 
-    def backward(self, dL_wrt_output, *, input_grad=True):
-        """dL/d(output) -> dL/d(input). input_grad=False skips dL/dx of a first Linear layer, which
-        training never uses: a (B, H) x (H, 784) product, a third of the MLP's arithmetic per step
-        (an epoch takes 0.086 s instead of 0.127 s)."""
-        for layer in reversed(self.layers[1:]):
+    def backward(self, dL_wrt_output):
+        """dL/d(output) -> dL/d(input), through the layers in reverse order."""
+        for layer in reversed(self.layers):
             dL_wrt_output = layer.backward(dL_wrt_output)
-        if not self.layers:
-            return dL_wrt_output
-        if not input_grad and isinstance(self.layers[0], Linear):
-            return self.layers[0].backward(dL_wrt_output, input_grad=False)
-        return self.layers[0].backward(dL_wrt_output)
+        return dL_wrt_output
 
     def _collect(self, method):
         return {f"{i}.{name}": value for i, layer in enumerate(self.layers)
@@ -465,8 +460,8 @@ def gaussian_blur_matrix(size, sigma):
 
 def random_shift(images, rng, max_shift):
     """Copies of images (N, h, w), background 0, each moved by a random whole number of pixels in
-    -max_shift..max_shift along each axis: (N, h, w). One gather: 5 ms for 5895 images, where
-    random_warp's bilinear shift takes 125 ms."""
+    -max_shift..max_shift along each axis: (N, h, w). One gather of existing pixels, where
+    random_warp interpolates four neighbours per pixel."""
     n, h, w = images.shape
     k = int(max_shift)
     padded = np.pad(images, ((0, 0), (k, k), (k, k)))
@@ -494,9 +489,9 @@ def random_warp(images, rng, shift=0.0, rotate=0.0, elastic=0.0, smooth=4.0):
     if elastic:
         noise = rng.random((2, n, h, w), dtype=np.float32) * 2 - 1  # (y, x) displacement per pixel
         blur_y, blur_x = (gaussian_blur_matrix(k, smooth).astype(np.float32) for k in (h, w))
-        field = blur_y @ noise @ (elastic * blur_x.T)  # blurred along y (left) and x (right)
-        sy += field[0]
-        sx += field[1]
+        displacement = blur_y @ noise @ (elastic * blur_x.T)  # blurred along y (left) and x (right)
+        sy += displacement[0]
+        sx += displacement[1]
     return bilinear_sample(images, sy, sx)
 
 
@@ -515,7 +510,7 @@ def bilinear_sample(images, sy, sx):
     stride = w + 3
     top = (np.arange(n, dtype=itype)[:, None, None] * (h + 3) + y0.astype(itype)) * stride + x0.astype(itype)
     flat = padded.ravel()
-    # np.take: 1.4x faster than flat[index] here (43 vs 60 ms for 4.6 M points)
+    # np.take on a flat array skips the general fancy-indexing path of flat[index]
     p00, p01, p10, p11 = (np.take(flat, top + offset) for offset in (0, 1, stride, stride + 1))
     upper = p00 + wx * (p01 - p00)
     lower = p10 + wx * (p11 - p10)
@@ -530,6 +525,18 @@ def evaluate(model, loss, x, y):
     """Mean loss and error rate of model on x (N, D), y (N, 1); prediction is output > 0.5."""
     p = model.forward(x)  # (N, 1)
     return float(loss.forward(p, y).mean()), float(np.mean((p > 0.5) != (y > 0.5)))
+
+
+def backward_params_only(model, dL_wrt_output):
+    """A speed-only shortcut of model.backward for training: the same parameter gradients, no dL/dx.
+
+    model: a Sequential whose first layer is a Linear (build_mlp's). That layer only saves dL/dy
+    and skips dL/dx = dL/dy W^T, which training never uses: a (B, H) x (H, 784) product, a third
+    of the MLP's arithmetic per step. Returns None.
+    """
+    for layer in reversed(model.layers[1:]):
+        dL_wrt_output = layer.backward(dL_wrt_output)
+    model.layers[0].backward(dL_wrt_output, input_grad=False)
 
 
 def train_epoch(model, loss, optimizer, x, y, batch_size, rng):
@@ -547,7 +554,7 @@ def train_epoch(model, loss, optimizer, x, y, batch_size, rng):
         p = model.forward(xb)  # (B, 1)
         total_loss += float(loss.forward(p, yb).sum())
         total_wrong += float(np.sum((p > 0.5) != (yb > 0.5)))
-        model.backward(loss.backward(), input_grad=False)
+        backward_params_only(model, loss.backward())
         optimizer.step(model.batch_mean_grads())
     return total_loss / len(x), total_wrong / len(x)
 
@@ -671,22 +678,27 @@ def plot_classification(images, labels, predictions, digits, path, per_class=96,
 # Command line.
 
 
+def add_knobs(parser, config):
+    """One `--flag` per field of the dataclass `config`, its help ending in the
+    default: `--flag/--no-flag` for a bool, several values for a tuple."""
+    for f in fields(config):
+        flag, default = "--" + f.name.replace("_", "-"), f.default
+        options = dict(f.metadata, default=default)
+        options["help"] = f"{options['help']} (default: {default})"
+        if isinstance(default, bool):      # not BooleanOptionalAction: Python 3.8 lacks it
+            parser.add_argument(flag, action="store_true", **options)
+            parser.add_argument("--no-" + flag[2:], dest=f.name, action="store_false",
+                                help=argparse.SUPPRESS)
+        elif isinstance(default, tuple):
+            parser.add_argument(flag, type=type(default[0]), **{"nargs": "+", **options})
+        else:
+            parser.add_argument(flag, type=type(default), **options)
+
+
 def parse_args(argv):
     """argv (list of str, None: sys.argv) -> Config; `--help` lists every Config field with its default."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    for field in dataclasses.fields(Config):
-        default = field.default
-        is_tuple = isinstance(default, tuple)
-        flag = "--" + field.name.replace("_", "-")
-        if isinstance(default, bool):
-            parser.add_argument(flag, default=default, help=field.metadata["help"],
-                                action=argparse.BooleanOptionalAction)
-            continue
-        parser.add_argument(flag, default=default, help=field.metadata["help"],
-                            type=type(default[0]) if is_tuple else type(default),
-                            nargs=(len(default) if field.name == "digits" else "+") if is_tuple else None,
-                            metavar=("A", "B") if field.name == "digits" else None)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_knobs(parser, Config)
     args = vars(parser.parse_args(argv))
     cfg = Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in args.items()})
     problem = config_problem(cfg)

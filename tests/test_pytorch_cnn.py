@@ -228,18 +228,85 @@ def test_hand_held_moves_the_digit_by_a_few_pixels():
     assert shift.max() < 8 and shift.mean() > 0.5
 
 
+def camera(x, gen, ops=tuple(P.DEGRADATIONS), clean_fraction=0.2, ops_per_image=4.0):
+    return P.camera_noise(x, gen, ops, clean_fraction, ops_per_image)
+
+
 def test_camera_noise_range_reproducibility_and_per_sample_draws():
     x = digits(1).expand(256, 1, 28, 28).contiguous()
-    a, b = P.camera_noise(x, g(7)), P.camera_noise(x, g(7))
+    a, b = camera(x, g(7)), camera(x, g(7))
     assert a.shape == x.shape and a.dtype == torch.float32
     assert a.min() >= 0 and a.max() <= 1
     assert torch.equal(a, b), "same seed, same images"
-    assert not torch.equal(a, P.camera_noise(x, g(8)))
+    assert not torch.equal(a, camera(x, g(8)))
     distinct = len({img.numpy().tobytes() for img in a})
     assert distinct > 150, "each image of the batch gets its own degradations"
     unchanged = (a == x).flatten(1).all(1).float().mean().item()
     assert 0.1 < unchanged < 0.35, "about clean_fraction (0.2) of the images stay clean"
-    assert torch.equal(P.camera_noise(x, g(7), clean_fraction=1.0), x)
+    assert torch.equal(camera(x, g(7), clean_fraction=1.0), x)
+
+
+def test_camera_noise_draws_only_the_ops_it_is_given(monkeypatch):
+    calls = []
+    for name in P.DEGRADATIONS:
+        monkeypatch.setitem(P.DEGRADATIONS, name, lambda x, s, gen, name=name: calls.append(name) or x)
+    camera(digits(8).repeat(32, 1, 1, 1), g(0), ops=("defocus", "jpeg"), ops_per_image=1.5)
+    assert set(calls) == {"defocus", "jpeg"}
+
+
+def test_camera_ops_names():
+    assert P.camera_ops("all") == tuple(P.DEGRADATIONS) and len(P.DEGRADATIONS) == 26
+    assert P.camera_ops("first20") == tuple(P.DEGRADATIONS)[:20]
+    assert P.camera_ops("jpeg, defocus") == ("jpeg", "defocus")
+    with pytest.raises(P.UserError, match="unknown"):
+        P.camera_ops("jpeg,blurr")
+
+
+def test_threshold_binarises_at_full_strength():
+    out = P.threshold(digits(), torch.ones(64), g())
+    assert ((out < 0.05) | (out > 0.95)).float().mean() > 0.97
+
+
+def test_sharpen_adds_halos_beside_blurred_strokes():
+    x = P.defocus(digits(), torch.full((64,), 0.5), g())
+    out = P.sharpen(x, torch.ones(64), g())
+    assert out.min() < -0.05 and out.max() > x.max() + 0.05, "over- and undershoot at edges"
+    assert torch.allclose(out.mean(), x.mean(), atol=0.02), "a sharpening kernel sums to 1"
+
+
+def test_periodic_adds_a_grating_of_the_intended_amplitude():
+    x = torch.zeros(64, 1, 28, 28)
+    out = P.periodic(x, torch.ones(64), g())
+    amplitude = out.amax(dim=(1, 2, 3))
+    assert amplitude.min() > 0.3 and amplitude.max() <= 0.4 + 1e-5
+
+
+def test_smudge_covers_a_soft_region():
+    x = digits()
+    out = P.smudge(x, torch.ones(64), g())
+    changed = ((out - x).abs() > 0.05).flatten(1).float().sum(1)
+    assert 10 < changed.median() < 28 * 28 / 2
+
+
+def bend(x):
+    """Range (px) of the centroid column of a vertical line over rows 2..25, per image."""
+    rows = x[..., 2:26, :]
+    column = (rows * torch.arange(28.0)).sum(-1) / rows.sum(-1).clamp_min(1e-6)
+    return column.amax(dim=(1, 2)) - column.amin(dim=(1, 2))
+
+
+def test_lens_distortion_bends_straight_lines_more_when_stronger():
+    x = torch.zeros(64, 1, 28, 28)
+    x[..., :, 8] = 1                                       # a straight line off the centre
+    mild, heavy = (bend(P.lens_distortion(x, torch.full((64,), s), g())) for s in (0.0, 1.0))
+    assert heavy.median() > 1.0 and heavy.median() > 4 * mild.median()
+
+
+def test_low_resolution_picks_the_interpolation_per_image():
+    x = digits(1).repeat(64, 1, 1, 1)
+    out = P.low_resolution(x, torch.ones(64), g())                 # all 7 x 7, one size group
+    levels = torch.tensor([len(img.unique()) for img in out[:, 0]])
+    assert (levels <= 49).any() and (levels > 49).any(), "nearest and bilinear in one group"
 
 
 def test_suite_names_are_known_degradations():
@@ -275,7 +342,7 @@ def test_damaged_shipped_file_gives_one_clear_error(tmp_path, damage):
         gz.write_bytes(bytes(data[: len(data) // 2]))
     else:
         gz.unlink()
-    with pytest.raises(P.DataError, match="t10k-images-idx3-ubyte.gz is (corrupted|missing).*git checkout"):
+    with pytest.raises(P.UserError, match="t10k-images-idx3-ubyte.gz is (corrupted|missing).*git checkout"):
         P.unpack_shipped_mnist(root)
 
 
@@ -305,6 +372,27 @@ def test_split_is_disjoint_and_seeded():
 
 
 # ---------------------------------------------------------------- training
+
+def test_js_divergence_matches_its_definition():
+    p = torch.softmax(torch.randn(3, 5, 10, generator=g()), -1)
+    m = p.mean(0)
+    expected = (p * (p.log() - m.log())).sum(-1).mean()
+    assert P.js_divergence(p.log()).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert P.js_divergence(p[:1].expand(3, 5, 10).log()).abs().item() < 1e-6, "same views: 0"
+
+
+def test_consistency_adds_the_js_term_to_the_loss():
+    torch.manual_seed(0)
+    views, y = torch.rand(2, 16, 1, 28, 28), torch.randint(0, 10, (16,))
+    losses = []
+    for weight in (0.0, 5.0):
+        model = P.MyNet()
+        torch.manual_seed(1)
+        cfg = P.Config(consistency=weight, bf16=False)
+        opt = torch.optim.SGD(model.parameters(), lr=0.0)
+        losses.append(P.train_step(model, opt, views, y, cfg).item())
+    assert losses[1] > losses[0]
+
 
 def test_training_lowers_the_loss(test_set):
     torch.manual_seed(0)
@@ -338,7 +426,7 @@ def test_help_shows_the_defaults(capsys):
 
 @pytest.mark.parametrize("name", ["gpu", "cuda" if not torch.cuda.is_available() else "bogus"])
 def test_bad_device_is_a_clear_error(name):
-    with pytest.raises(P.DataError, match="--device"):
+    with pytest.raises(P.UserError, match="--device"):
         P.resolve_device(name)
 
 
@@ -360,12 +448,27 @@ def test_training_curves_skip_unscored_epochs(tmp_path):
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("flag", ["--epochs", "--batch-size", "--lr", "--val-size"])
-def test_non_positive_settings_are_one_line_errors(flag, capsys):
+@pytest.mark.parametrize("args", [["--epochs", "0"], ["--batch-size", "0"], ["--lr", "0"],
+                                  ["--val-size", "-1"], ["--warmup", "1"], ["--consistency", "-1"],
+                                  ["--camera-ops", "fog"], ["--camera-ops", "jpeg", "--ops-per-image", "2"]])
+def test_bad_settings_are_one_error_line(args, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        P.main(["train", flag, "0"])
+        P.main(["train"] + args)
     assert exit_info.value.code == 2
-    assert capsys.readouterr().err.startswith(f"error: {flag} must be positive, got 0")
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("pytorch_cnn.py train: error: ") and args[-2] in last
+
+
+def test_presets_set_defaults_that_flags_override():
+    assert P.parse_args([])[1] == P.Config()
+    full = P.parse_args(["--preset", "full"])[1]
+    assert all(getattr(full, k) == v for k, v in P.PRESETS["full"].items())
+    assert P.parse_args(["--preset", "full", "--epochs", "3"])[1].epochs == 3
+
+
+def test_config_is_frozen():
+    with pytest.raises(Exception, match="cannot assign"):
+        P.Config().epochs = 3
 
 
 def test_no_command_means_train():
@@ -393,21 +496,12 @@ def test_shipped_model_survives_heavy_noise(shipped_model, test_set, name, minim
     assert accuracy >= minimum
 
 
-def test_unseen_check_scores_each_degradation_it_names(capsys):
-    """tools/unseen_check.py: 15 degradations outside the camera model, all scored."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    import unseen_check
-    accuracy = unseen_check.main(["--n", "300"])
-    assert len(accuracy) == 15 and all(0 <= a <= 1 for a in accuracy.values())
-    assert accuracy["brightness +0.6"] >= 0.95 and accuracy["gauss 0.7"] < accuracy["gauss 0.5"]
-    assert "worst" in capsys.readouterr().out
-
-
 def test_evaluate_prints_table_and_writes_plots(tmp_path, capsys):
     cfg = P.Config(model_path=str(ROOT / "model.pt"), data_dir=str(ROOT / "data"),
-                   history_path=str(ROOT / "pytorch_cnn_history.json"))
+                   history_path=str(ROOT / "pytorch_cnn_history.json"),
+                   gallery_path=str(tmp_path / "gallery.png"), curves_path=str(tmp_path / "curves.png"))
     suite = {"clean": [], "read noise": P.SUITE["read noise"]}
-    metrics = P.evaluate(cfg, suite, tmp_path / "gallery.png", tmp_path / "curves.png")
+    metrics = P.evaluate(cfg, suite)
     assert metrics["accuracy"]["clean"] >= 0.99 and metrics["worst"] <= metrics["mean"]
     assert "read noise" in capsys.readouterr().out
     assert (tmp_path / "gallery.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -432,5 +526,5 @@ def test_classify_photos_of_any_size_and_polarity(tmp_path, shipped_model, test_
 def test_classify_command_rejects_a_non_image(tmp_path):
     bad = tmp_path / "notes.png"
     bad.write_text("not an image")
-    with pytest.raises(P.DataError, match="notes.png"):
+    with pytest.raises(P.UserError, match="notes.png"):
         P.classify_files(P.MyNet(), [bad])
