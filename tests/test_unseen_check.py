@@ -1,0 +1,89 @@
+"""Tests of tools/unseen_check.py: the unseen suite (degradations outside the
+camera model), its determinism and its report."""
+import ast
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+import pytorch_cnn as P  # noqa: E402
+import unseen_check as U  # noqa: E402
+
+torch.set_num_threads(1)   # tests share 2 cores with other work
+
+
+@pytest.fixture(scope="module")
+def digits():
+    images, _ = P.load_mnist(ROOT / "data", train=False)
+    return images[:32].float() / 255
+
+
+def g(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def seen_difference(y, x):
+    """Mean absolute difference at a reader's scale (3 x 3 box average): a
+    halftone's dots or a shift by a few pixels count by what they move, not by
+    how many pixels flip."""
+    return (F.avg_pool2d(y, 3, 1, 1) - F.avg_pool2d(x, 3, 1, 1)).abs().mean().item()
+
+
+def test_suite_has_30_families_each_at_a_moderate_and_a_strong_strength():
+    assert len(U.FAMILIES) >= 30
+    for family, levels in U.SUITE_STRENGTHS.items():
+        assert 0 < levels[U.MODERATE] < levels[U.STRONG] <= 1, family
+    names = list(U.degradations(g()))
+    assert len(names) == len(set(names)) == 2 * len(U.FAMILIES)
+    assert names[:2] == [U.entry_name(next(iter(U.FAMILIES)), level) for level in (U.MODERATE, U.STRONG)]
+    assert list(U.degradations(g(), strength=0.5)) == list(U.FAMILIES)
+
+
+@pytest.mark.parametrize("family", list(U.FAMILIES))
+def test_each_family_keeps_shape_and_range_changes_the_image_and_grows_with_strength(family, digits):
+    before = digits.clone()
+    moderate, strong = (U.degrade(family, digits, s, g(7)) for s in U.SUITE_STRENGTHS[family].values())
+    assert torch.equal(digits, before)                                   # the input is left alone
+    for y in (moderate, strong):
+        assert y.shape == digits.shape and y.dtype == torch.float32
+        assert torch.isfinite(y).all() and y.min() >= 0 and y.max() <= 1
+    d_moderate, d_strong = seen_difference(moderate, digits), seen_difference(strong, digits)
+    assert d_moderate > 0.01, f"{family} (moderate) barely changes the image: {d_moderate:.4f}"
+    assert d_strong > d_moderate, f"{family}: strong {d_strong:.4f} <= moderate {d_moderate:.4f}"
+
+
+def test_suite_is_reproducible_for_the_same_seed(digits):
+    first = {name: fn(digits) for name, fn in U.degradations(g(123)).items()}
+    again = {name: fn(digits) for name, fn in U.degradations(g(123)).items()}
+    assert all(torch.equal(first[name], again[name]) for name in first)
+    other = {name: fn(digits) for name, fn in U.degradations(g(124)).items()}
+    assert not torch.equal(first["gaussian noise (strong)"], other["gaussian noise (strong)"])
+
+
+def test_suite_does_not_use_the_camera_model():
+    """From pytorch_cnn only loading, classifying and summarising: nothing of the
+    training augmentation, so the suite stays independent of what MyNet saw."""
+    tree = ast.parse((ROOT / "tools" / "unseen_check.py").read_text())
+    used = {node.attr for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "P"}
+    assert used <= {"load_model", "load_mnist", "classify", "summarise"}, used
+
+
+def test_main_scores_every_entry_and_writes_json(tmp_path, capsys):
+    path = tmp_path / "unseen.json"
+    accuracy = U.main(["--n", "200", "--json", str(path)])
+    assert list(accuracy) == list(U.degradations(g()))
+    assert all(0 <= a <= 1 for a in accuracy.values())
+    assert accuracy["gaussian noise (strong)"] <= accuracy["gaussian noise (moderate)"]
+    out = capsys.readouterr().out
+    assert "worst" in out and "families x 2 strengths on 200 images" in out
+    written = json.loads(path.read_text())
+    assert written["n"] == 200 and written["accuracy"] == accuracy
+    assert written["worst"]["accuracy"] == min(accuracy.values())
+    assert written["mean"] == pytest.approx(sum(accuracy.values()) / len(accuracy))
