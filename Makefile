@@ -1,6 +1,10 @@
 # Every target that runs Python depends on the virtual environment, so a fresh
 # clone needs nothing but `make` (main job) or `make test`.
-PYTHON ?= python3.11
+# python3.11 (requirements.txt's torch wheels), else the newest python3.1x that runs;
+# `make PYTHON=/path/to/python3.1x` chooses another. Empty: none found (install says so).
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach v,3.11 3.13 3.12 3.10,$(shell python$(v) -c '' >/dev/null 2>&1 && echo python$(v))))
+endif
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -8,7 +12,7 @@ RAW    := data/MNIST/raw/train-images-idx3-ubyte
 NPZ    := full-mnist.npz
 
 .DEFAULT_GOAL := all
-.PHONY: all help install data train-numpy train-cnn evaluate test zip check bench clean
+.PHONY: all help install data train-numpy train-cnn train-cnn-full evaluate test zip check compat bench clean
 
 all: data train-numpy train-cnn evaluate zip ## main job: data, NumPy training, CNN training, evaluation, zip
 
@@ -16,6 +20,8 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt
+	@test -n "$(PYTHON)" || { echo "error: no python3.10 to python3.13 found (3.11 preferred): install one, or make PYTHON=/path/to/python3.1x" >&2; exit 1; }
+	@echo "install: $(PYTHON) ($$($(PYTHON) --version 2>&1)) -> $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
@@ -30,11 +36,16 @@ data: $(RAW) $(NPZ) ## verify data/mnist/*.gz, unpack to data/MNIST/raw, write f
 train-numpy: data ## train the NumPy MLP (4 vs 9), write numpy_nn_*.png
 	$(PY) numpy_nn.py
 
-train-cnn: data ## train MyNet with the camera-noise augmentation, write model.pt
-	$(PY) pytorch_cnn.py train
+train-cnn: data ## train MyNet, --preset quick (what `make` runs), write model.pt
+	$(PY) pytorch_cnn.py train --preset quick
 
-evaluate: data ## accuracy of model.pt on clean and degraded test sets, write the plots
+train-cnn-full: data ## train MyNet, --preset full (the shipped model.pt; start it in the background)
+	$(PY) pytorch_cnn.py train --preset full
+
+evaluate: data ## model.pt on the clean, SUITE and unseen test sets; gallery, curves, robustness plot
 	$(PY) pytorch_cnn.py evaluate
+	$(PY) tools/unseen_check.py
+	$(PY) tools/robustness.py
 
 test: data ## run the test suite (CI runs exactly this)
 	$(PY) -m pytest -q tests
@@ -45,9 +56,13 @@ zip: $(STAMP) ## build submission.zip (the graded files at its root)
 check: zip data ## emulate the grader on submission.zip in a clean folder
 	$(PY) tools/check_submission.py submission.zip
 
-bench: data ## speed figures: NumPy vs PyTorch training step, classify throughput
+compat: data ## graded files under 6 loaders, Python 3.8-3.13, old stack (torch 1.13, ~3 GB in .compat/): tables
+	$(PY) tools/compat.py
+
+bench: data ## figures: NumPy vs PyTorch training step, classify throughput, the submission's import time, memory, noise accuracy
 	$(PY) tools/bench_numpy.py
 	$(PY) tools/bench_cnn.py
+	$(PY) tools/bench_submission.py
 
 clean: ## remove derived files (keeps data/mnist, model.pt and the PNGs)
 	rm -rf data/MNIST $(NPZ) submission.zip .pytest_cache __pycache__ tests/__pycache__ tools/__pycache__

@@ -215,6 +215,7 @@ class MyNet(nn.Module):
             conv_bn(64, 96, 3), conv_bn(96, 128, 3),    # (B, 128, 7, 7)
             nn.AdaptiveAvgPool2d(1), nn.Flatten(),      # (B, 128)
         )
+        # light dropout: the camera model is the main regulariser
         self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(128, 10))
         self.to(memory_format=torch.channels_last)
 

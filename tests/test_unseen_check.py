@@ -87,3 +87,10 @@ def test_main_scores_every_entry_and_writes_json(tmp_path, capsys):
     assert written["n"] == 200 and written["accuracy"] == accuracy
     assert written["worst"]["accuracy"] == min(accuracy.values())
     assert written["mean"] == pytest.approx(sum(accuracy.values()) / len(accuracy))
+
+
+def test_held_out_mean_leaves_out_the_families_modelled_since():
+    assert set(U.MODELLED_SINCE) <= set(U.FAMILIES)
+    accuracy = {U.entry_name(f, level): (0.5 if f in U.MODELLED_SINCE else 1.0)
+                for f in U.FAMILIES for level in (U.MODERATE, U.STRONG)}
+    assert U.held_out_mean(accuracy) == 1.0

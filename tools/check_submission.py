@@ -105,10 +105,22 @@ def imported_packages(node):
     return [alias.name.split(".")[0] for alias in node.names]
 
 
+def stdlib_names():
+    """Names of the standard library's top-level modules (sys.stdlib_module_names
+    from Python 3.10; before it, the stdlib folder's listing)."""
+    if hasattr(sys, "stdlib_module_names"):
+        return set(sys.stdlib_module_names)
+    import pkgutil
+    import sysconfig
+    stdlib = sysconfig.get_paths()["stdlib"]
+    found = pkgutil.iter_modules([stdlib, os.path.join(stdlib, "lib-dynload")])
+    return set(sys.builtin_module_names) | {module.name for module in found}
+
+
 def forbidden_imports(source, filename="<source>"):
     """Python source -> [(line, package)] of module-level imports outside the
     standard library and ALLOWED_PACKAGES. Raises SyntaxError."""
-    allowed = set(sys.stdlib_module_names) | set(ALLOWED_PACKAGES)
+    allowed = stdlib_names() | set(ALLOWED_PACKAGES)
     tree = ast.parse(source, filename)
     return [(node.lineno, name) for node in module_level_imports(tree.body)
             for name in imported_packages(node) if name not in allowed]
@@ -197,9 +209,12 @@ def block_network(attempts):
 def watch_training(events):
     """Record every optimizer step and backward pass of torch in `events`."""
     import torch
-    from torch.optim.optimizer import register_optimizer_step_pre_hook
-    register_optimizer_step_pre_hook(
-        lambda optimizer, args, kwargs: events.append(f"{type(optimizer).__name__}.step()"))
+    try:   # torch >= 2.0; before it, backward passes alone are counted
+        from torch.optim.optimizer import register_optimizer_step_pre_hook
+        register_optimizer_step_pre_hook(
+            lambda optimizer, args, kwargs: events.append(f"{type(optimizer).__name__}.step()"))
+    except ImportError:
+        pass
     backward = torch.autograd.backward
 
     def counted_backward(*args, **kwargs):

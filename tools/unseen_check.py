@@ -645,6 +645,28 @@ def degradations(g, strength=None):
             for family, levels in SUITE_STRENGTHS.items() for level, s in levels.items()}
 
 
+# Families that got a counterpart in the camera model after this suite was
+# fixed (issue 10 added sharpen, threshold, periodic, smudge, lens_distortion
+# and framing to pytorch_cnn.DEGRADATIONS). Their entries are no longer unseen
+# in kind, only in form; `held_out_mean` leaves them out.
+MODELLED_SINCE = ("unsharp mask", "binarise", "noisy binarise", "moire", "smudge", "barrel",
+                  "pincushion", "rotation", "small digit", "large digit", "off-centre",
+                  "tight crop", "rotation + thick")
+
+
+def unseen_accuracy(model, x, y, seed=SEED):
+    """{entry name: accuracy} of model on x (n, 1, 28, 28) in [0, 1], y (n,),
+    every entry drawing in turn from one generator seeded `seed`."""
+    return {name: (P.classify(model, fn(x)) == y).float().mean().item()
+            for name, fn in degradations(torch.Generator().manual_seed(seed)).items()}
+
+
+def held_out_mean(accuracy):
+    """Mean accuracy over the entries of families outside MODELLED_SINCE."""
+    kept = [a for name, a in accuracy.items() if name.rsplit(" (", 1)[0] not in MODELLED_SINCE]
+    return sum(kept) / len(kept)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -658,25 +680,21 @@ def main(argv=None):
     x, y = images[:args.n].float() / 255, labels[:args.n]
     clean = (P.classify(model, x) == y).float().mean().item()
     print(f"{'clean (reference, not in the mean)':32s} {clean:7.2%}")
-    accuracy, spent = {}, [0.0, 0.0]
-    for name, fn in degradations(torch.Generator().manual_seed(SEED)).items():
-        t0 = time.perf_counter()
-        xd = fn(x)
-        t1 = time.perf_counter()
-        accuracy[name] = (P.classify(model, xd) == y).float().mean().item()
-        spent[0], spent[1] = spent[0] + t1 - t0, spent[1] + time.perf_counter() - t1
-        print(f"{name:32s} {accuracy[name]:7.2%}")
+    accuracy = unseen_accuracy(model, x, y)
+    for name, a in accuracy.items():
+        print(f"{name:32s} {a:7.2%}")
     mean, (worst_name, worst) = P.summarise(accuracy)
+    held_out = held_out_mean(accuracy)
     print(f"{'mean':32s} {mean:7.2%}   worst {worst:.2%} ({worst_name})")
+    print(f"{'mean, not modelled since':32s} {held_out:7.2%}   (MODELLED_SINCE left out)")
     print(f"{len(FAMILIES)} families x 2 strengths on {len(x)} images in "
-          f"{time.perf_counter() - start:.1f} s (degrading {spent[0]:.1f} s, "
-          f"classifying {spent[1]:.1f} s, {torch.get_num_threads()} threads)")
+          f"{time.perf_counter() - start:.1f} s ({torch.get_num_threads()} threads)")
     if args.json:
         Path(args.json).write_text(json.dumps(
             {"n": len(x), "seed": SEED, "clean": clean, "accuracy": accuracy, "mean": mean,
-             "worst": {"name": worst_name, "accuracy": worst}}, indent=1) + "\n")
+             "held_out_mean": held_out, "worst": {"name": worst_name, "accuracy": worst}},
+            indent=1) + "\n")
     return accuracy
-
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,126 @@
+"""The graded scripts load and work under every loader a grader may use, from
+the folder of the graded files and from elsewhere, each case in a fresh process
+(tools/compat.py); they compile on Python 3.8 to 3.13; the probe catches what
+an import must not do; `make install` picks a Python that fits."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import compat  # noqa: E402
+
+CASES = [(loader, workdir, name) for name in compat.SCRIPTS
+         for loader in compat.LOADERS for workdir in compat.WORKDIRS]
+
+
+@pytest.fixture(scope="module")
+def data():
+    path = compat.default_data(str(ROOT))
+    if not os.path.exists(path):
+        pytest.skip(f"no MNIST test data at {path}: run `make data`")
+    return path
+
+
+@pytest.fixture(scope="module")
+def matrix(data):
+    """Every case of the loader matrix on this Python, two at a time (about 30 s on 2 idle cores)."""
+    missing = [f for f in compat.FILES if not (ROOT / f).is_file()]
+    if missing:
+        pytest.skip(f"the repository lacks {', '.join(missing)}")
+    return compat.loader_matrix(sys.executable, str(ROOT), data, compat.SCRIPTS, jobs=2)
+
+
+@pytest.mark.parametrize("loader, workdir, name", CASES, ids=["-".join(c) for c in CASES])
+def test_loads_and_works(matrix, loader, workdir, name):
+    """Loads without side effects; template values hold / classify on model.pt is right."""
+    result = matrix[(loader, workdir, name)]
+    assert result["ok"], "; ".join(result["problems"])
+
+
+@pytest.mark.parametrize("version", compat.PYTHONS)
+def test_compiles(version):
+    python = compat.find_python(version)
+    if python is None:
+        pytest.skip(f"no python{version} on PATH or in pyenv")
+    ok, detail = compat.compile_on(python, str(ROOT))
+    assert ok, detail
+
+
+# -------------------- the probe sees what an import must not do
+
+MISDEEDS = {
+    "reads a file": ('open("model.pt", "rb").close()', "open('model.pt')"),
+    "writes a file": ('open("out.txt", "w").close()', "out.txt"),
+    "asks for the cwd": ("__import__('pathlib').Path.cwd()", "os.getcwd"),
+    "lists a folder": ("__import__('os').listdir('.')", "os.listdir"),
+    "sets a variable": ("__import__('os').environ['COMPAT_TEST_VARIABLE'] = '1'", "environment variables"),
+    "seeds numpy": ("__import__('numpy').random.seed(0)", "numpy random state"),
+    "seeds random": ("__import__('random').seed(0)", "random state"),
+    "starts a thread": ("__import__('threading').Thread(target=__import__('time').sleep, args=(3,), "
+                        "daemon=True).start()", "Python threads"),
+    "sets torch threads": ("import torch; torch.set_num_threads(torch.get_num_threads() + 1)",
+                           "torch threads"),
+    "looks up a host": ("__import__('socket').getaddrinfo('localhost', 80)", "socket.getaddrinfo"),
+    "reads __file__": ("__file__", "NameError"),   # under the `exec` loader (below)
+}
+
+
+@pytest.mark.parametrize("misdeed", MISDEEDS)
+def test_probe_catches(tmp_path, data, misdeed):
+    """numpy_nn.py with one forbidden line at its end fails, naming what it did
+    (loaded the most common way; `exec` to have no __file__)."""
+    line, expected = MISDEEDS[misdeed]
+    source = tmp_path / "source"
+    source.mkdir()
+    for f in compat.FILES:
+        shutil.copy(ROOT / f, source / f)
+    with open(source / "numpy_nn.py", "a", encoding="utf-8") as f:
+        f.write("\n" + line + "\n")
+    loader = "exec" if misdeed == "reads __file__" else "spec+sys.modules"
+    result = compat.run_case(sys.executable, loader, "numpy_nn", "files", str(source), data)
+    assert not result["ok"] and expected in "; ".join(result["problems"]), result["problems"]
+
+
+def test_probe_passes_the_unchanged_script(tmp_path, data):
+    """The same cases without the line pass (so the failures above are the lines')."""
+    for loader in ("exec", "spec+sys.modules"):
+        result = compat.run_case(sys.executable, loader, "numpy_nn", "files", str(ROOT), data)
+        assert result["ok"], result["problems"]
+
+
+# -------------------- make install's choice of Python
+
+def fake_pythons(folder, versions):
+    """Executables python3.X that answer `-c ''` and fail anything else (no venv is made)."""
+    folder.mkdir()
+    for v in versions:
+        exe = folder / f"python{v}"
+        exe.write_text(f"#!/bin/sh\n[ \"$1\" = -c ] && exit 0\necho \"Python {v}.0\"; exit 3\n")
+        exe.chmod(0o755)
+    return folder
+
+
+@pytest.mark.parametrize("versions, chosen", [
+    (["3.10", "3.11", "3.13"], "python3.11"),   # the pinned torch's wheels are for 3.11
+    (["3.10", "3.12"], "python3.12"),
+    (["3.9"], None),
+    ([], None),
+])
+def test_make_install_picks_python(tmp_path, versions, chosen):
+    for f in ("Makefile", "requirements.txt"):
+        shutil.copy(ROOT / f, tmp_path / f)
+    bin_dir = fake_pythons(tmp_path / "bin", versions)
+    proc = subprocess.run([shutil.which("make"), "install"], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PATH": str(bin_dir), "HOME": str(tmp_path)})
+    assert proc.returncode != 0   # the fake Python makes no venv
+    if chosen:
+        assert f"install: {chosen} (Python {chosen[6:]}.0)" in proc.stdout
+    else:
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+        assert errors and "python3.10 to python3.13" in errors[0] and not proc.stdout, proc.stderr
