@@ -350,8 +350,8 @@ def check_se(nn, np):
     return None
 
 
-def check_numpy_layers(nn, report):
-    """Step 3: the numpy_nn template API."""
+def numpy_layer_problems(nn):
+    """The numpy_nn template API, check by check. -> {what: problem, or None when ok}."""
     import numpy as np
     sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
     checks = {
@@ -363,16 +363,21 @@ def check_numpy_layers(nn, report):
                                             lambda x: sigmoid(x) * (1 - sigmoid(x))),
         "SE": lambda: check_se(nn, np),
     }
-    failed = False
+    problems = {}
     for what, check in checks.items():
         try:
-            problem = check()
+            problems[what] = check()
         except Exception as err:
-            problem = f"raised {first_line(err)}"
-        if problem:
-            failed = True
-            report.fail(f"numpy_nn {what}", problem)
-    if not failed:
+            problems[what] = f"raised {first_line(err)}"
+    return problems
+
+
+def check_numpy_layers(nn, report):
+    """Step 3: the numpy_nn template API."""
+    problems = {what: p for what, p in numpy_layer_problems(nn).items() if p}
+    for what, problem in problems.items():
+        report.fail(f"numpy_nn {what}", problem)
+    if not problems:
         report.ok("numpy_nn layers", "get_*_class hooks, Linear, ReLU, Sigmoid and SE give the "
                                      "template's values and shapes")
 

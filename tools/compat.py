@@ -47,6 +47,8 @@ import types
 import warnings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))   # `python -I` leaves the script's folder out
+import check_submission  # noqa: E402  (the numpy layer checks: one source with the grader's)
 COMPAT_DIR = os.path.join(ROOT, ".compat")
 FILES = ("numpy_nn.py", "numpy_nn_training.png", "numpy_nn_classification.png",
          "pytorch_cnn.py", "model.pt")   # the graded files, as in tools/make_zip.py
@@ -59,15 +61,6 @@ MARK = "@@compat-result@@ "
 MIN_ACCURACY = 0.98   # the grader's minimum clean accuracy
 AGREEMENT = 0.998     # classify (bf16 where native) against the float32 forward
 N_IMAGES = 1000
-
-# The course template's known values for the numpy layers (as in tools/check_submission.py).
-TEMPLATE_W = [[1, 0.6], [0.2, -0.2], [-0.6, -1]]
-TEMPLATE_B = [[-0.5, 0.5]]
-TEMPLATE_X = [[-2, -1.2, -0.4], [0.4, 1.2, 2]]
-TEMPLATE_Y = [[-2.5, -0.06], [-1.06, -1.5]]
-TEMPLATE_DY = [[1, 1.3333], [1.6667, 2]]
-TEMPLATE_DX = [[1.8, -0.0667, -1.9333], [2.8667, -0.0667, -3]]
-
 
 # ----------------------------------------------------------------------------
 # The probe: one case, in a fresh `python -I -B` whose cwd is the case's
@@ -191,27 +184,9 @@ def module_imports(path):
 
 
 def check_numpy_nn(nn):
-    """The template's hooks and known values. -> problem lines."""
-    import numpy as np
-    problems = []
-    for hook, name in (("get_linear_class", "Linear"), ("get_relu_class", "ReLU"),
-                       ("get_sigmoid_class", "Sigmoid"), ("get_se_loss_class", "SE")):
-        if getattr(nn, hook)() != [getattr(nn, name)]:
-            problems.append("%s() is not [%s]" % (hook, name))
-    layer = nn.get_linear_class()[0](3, 2)
-    params = layer.params()
-    params["W"][...], params["b"][...] = TEMPLATE_W, TEMPLATE_B
-    if not np.allclose(layer.forward(np.array(TEMPLATE_X)), TEMPLATE_Y, atol=1e-3):
-        problems.append("Linear.forward differs from the template's values")
-    if not np.allclose(layer.backward(np.array(TEMPLATE_DY)), TEMPLATE_DX, atol=1e-3):
-        problems.append("Linear.backward differs from the template's values")
-    x = np.linspace(-5, 5, 9)
-    relu, sigmoid, loss = nn.ReLU(), nn.Sigmoid(), nn.SE()
-    loss.forward(x, x / 2)
-    if not (np.allclose(relu.forward(x), np.maximum(x, 0))
-            and np.allclose(sigmoid.forward(x), 1 / (1 + np.exp(-x)))
-            and np.allclose(loss.backward(), x)):
-        problems.append("ReLU, Sigmoid or SE differ from their definitions")
+    """The template's hooks and known values, by the emulated grader's checks. -> problem lines."""
+    problems = ["numpy_nn %s: %s" % (what, problem)
+                for what, problem in check_submission.numpy_layer_problems(nn).items() if problem]
     return problems, "template values ok" if not problems else ""
 
 
