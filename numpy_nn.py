@@ -48,7 +48,6 @@ def knob(default, help, **argparse_options):
     return field(default=default, metadata=dict(help=help, **argparse_options))
 
 
-
 @dataclass(frozen=True)
 class Config:
     digits: Tuple[int, int] = knob((4, 9), "the two digits: A is labelled 0, B 1 (the template's pair)",

@@ -70,10 +70,11 @@ class Config:
 
 
 # Named settings; flags given on the command line override them. quick is
-# what `make` runs (Config's defaults); full trains longer for model.pt.
+# what `make` runs (Config's defaults); full trains longer for model.pt: the
+# unseen suite keeps improving with epochs where SUITE has flattened.
 PRESETS = {
     "quick": {},
-    "full": {"epochs": 100},
+    "full": {"epochs": 90},
 }
 
 
