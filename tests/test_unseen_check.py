@@ -94,3 +94,24 @@ def test_held_out_mean_leaves_out_the_families_modelled_since():
     accuracy = {U.entry_name(f, level): (0.5 if f in U.MODELLED_SINCE else 1.0)
                 for f in U.FAMILIES for level in (U.MODERATE, U.STRONG)}
     assert U.held_out_mean(accuracy) == 1.0
+
+
+def test_robustness_curves_and_plot(tmp_path, digits, monkeypatch):
+    """tools/robustness.py: a curve per model and family, worse at full strength, one PNG."""
+    import robustness
+    monkeypatch.setattr(U, "FAMILIES", {f: U.FAMILIES[f] for f in ("gaussian noise", "rotation")})
+    labels = P.load_mnist(ROOT / "data", train=False)[1][:32]
+    models = {"MyNet": P.load_model(ROOT / "model.pt"), "FCNet": P.FCNet().eval()}
+    result = robustness.curves(models, digits, labels, strengths=(0.0, 1.0))
+    assert set(result) == {"MyNet", "FCNet"} and set(result["MyNet"]) == set(U.FAMILIES)
+    assert result["MyNet"]["gaussian noise"][0] > result["MyNet"]["gaussian noise"][1]
+    robustness.plot(result, (0.0, 1.0), tmp_path / "robustness.png", columns=2)
+    assert (tmp_path / "robustness.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_template_recipe_trains_a_baseline():
+    import robustness
+    images, labels = P.load_mnist(ROOT / "data", train=False)
+    x, y = images[:512], labels[:512]
+    model = robustness.train_template(P.FCNet(), x, y, seed=0, epochs=6)
+    assert (P.classify(model, x.float() / 255) == y).float().mean() > 0.85
