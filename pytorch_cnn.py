@@ -40,8 +40,8 @@ class Config:
     epochs: int = knob(35, "passes over the 57,500 training images")
     batch_size: int = knob(128, "images per AdamW step")
     lr: float = knob(3e-3, "peak learning rate of the one-cycle schedule")
-    warmup: float = knob(0.3, "share of the steps in which the learning rate rises to --lr "
-                              "(then a cosine decay to lr / 10^4: OneCycleLR's shape)")
+    warmup: float = knob(0.3, "share of the steps in which the learning rate rises from lr/25 "
+                              "to --lr; then it falls on a cosine to lr/25/10^4 (OneCycleLR)")
     weight_decay: float = knob(5e-4, "AdamW's decoupled weight decay")
     label_smoothing: float = knob(0.05, "heavy noise makes some labels unknowable: do not force certainty")
     clean_fraction: float = knob(0.2, "share of images left undegraded, so clean accuracy stays top")
