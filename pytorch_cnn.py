@@ -314,7 +314,7 @@ def classify(model, x, batch_size=1000):
 # person can still read. Everything is batched on the training device.
 
 
-# -- Shared helpers: strengths, seeded draws, coordinates, kernels
+# -- Shared helpers: strengths, seeded draws, coordinates, kernels, blur and affine maps
 
 def lerp(lo, hi, s):
     """lo + (hi - lo) s, reshaped (n,) -> (n, 1, 1, 1) to broadcast over images."""
@@ -378,6 +378,30 @@ def segment_distance(yy, xx, y0, x0, y1, x1):
     return torch.sqrt((yy - y0 - t * dy) ** 2 + (xx - x0 - t * dx) ** 2)
 
 
+def gaussian_blur(x, sigma):
+    """Each image blurred by its own Gaussian, sigma (n, 1, 1, 1) px."""
+    yy, xx = kernel_grid(x)
+    k = torch.exp(-(yy ** 2 + xx ** 2) / (2 * sigma.view(-1, 1, 1) ** 2))
+    return per_sample_conv(x, k / k.sum(dim=(1, 2), keepdim=True))
+
+
+def random_affine(x, s, g, degrees, scale, shear, shift):
+    """A random rotation, scale, shear and shift per image; each argument is a
+    (mild, heavy) pair of limits, lerped by s, and the drawn value is uniform
+    in +-limit (degrees, relative scale change, shear factor, pixels)."""
+    n, _, h, w = x.shape
+    lim = lambda limits: lerp(*limits, s).view(n) * uniform(g, (n,), x, -1, 1)
+    angle = lim(degrees) * math.pi / 180
+    zoom = 1 + lim(scale)
+    skew = lim(shear)
+    tx, ty = lim(shift) * 2 / w, lim(shift) * 2 / h     # pixels -> [-1, 1] grid units
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos, -sin + skew, tx], 1),
+                         torch.stack([sin, cos, ty], 1)], 1)         # (n, 2, 3)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 # -- Noise: photons, sensor, dead and hot pixels, banding
 
 def shot_noise(x, s, g):
@@ -414,14 +438,7 @@ def fixed_pattern(x, s, g):
     return x + sigma * (rows + cols)
 
 
-# -- Blur: focus and shake
-
-def gaussian_blur(x, sigma):
-    """Each image blurred by its own Gaussian, sigma (n, 1, 1, 1) px."""
-    yy, xx = kernel_grid(x)
-    k = torch.exp(-(yy ** 2 + xx ** 2) / (2 * sigma.view(-1, 1, 1) ** 2))
-    return per_sample_conv(x, k / k.sum(dim=(1, 2), keepdim=True))
-
+# -- Blur and sharpening: focus, shake, an over-eager sharpening filter
 
 def defocus(x, s, g):
     """Out-of-focus lens: Gaussian blur with sigma 0.4 .. 2.0 px."""
@@ -449,7 +466,7 @@ def motion_blur(x, s, g):
     return per_sample_conv(x, k / k.sum(dim=(1, 2), keepdim=True))
 
 
-# -- Tone and light: exposure, tone curve, contrast, uneven light
+# -- Tone and light: exposure, tone curve, contrast, binarisation, uneven light
 
 def exposure(x, s, g):
     """Wrong exposure: x * gain, gain = exp(+-1.6) at most (0.2 .. 5), saturating at 1."""
@@ -494,7 +511,7 @@ def illumination(x, s, g):
     return x * (1 - lerp(0.1, 0.9, s) * r2) + lerp(0.1, 0.8, s) * ramp + fog
 
 
-# -- Sensor and codec: resolution, JPEG, grey levels
+# -- Sensor and codec: resolution, JPEG, grey levels, moire
 
 def low_resolution(x, s, g):
     """A sensor of 21 .. 7 pixels across: area-downsample then upsample back,
@@ -564,7 +581,7 @@ def periodic(x, s, g):
     return x + lerp(0.05, 0.4, s) * wave
 
 
-# -- Marks on the lens or the paper: specks, scratches, occluders, ink
+# -- Marks on the lens or the paper: specks, scratches, occluders, smudges, ink
 
 def specks(x, s, g):
     """Dust and dirt: 1 .. 6 blurry spots, dark or bright, radius 0.5 .. 2 px."""
@@ -626,24 +643,7 @@ def stroke_width(x, s, g):
     return torch.lerp(x, torch.where(pick, thicker, thinner), lerp(0.3, 1.0, s))
 
 
-# -- Geometry: hand-held pose, lens and glass
-
-def random_affine(x, s, g, degrees, scale, shear, shift):
-    """A random rotation, scale, shear and shift per image; each argument is a
-    (mild, heavy) pair of limits, lerped by s, and the drawn value is uniform
-    in +-limit (degrees, relative scale change, shear factor, pixels)."""
-    n, _, h, w = x.shape
-    lim = lambda limits: lerp(*limits, s).view(n) * uniform(g, (n,), x, -1, 1)
-    angle = lim(degrees) * math.pi / 180
-    zoom = 1 + lim(scale)
-    skew = lim(shear)
-    tx, ty = lim(shift) * 2 / w, lim(shift) * 2 / h     # pixels -> [-1, 1] grid units
-    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    theta = torch.stack([torch.stack([cos, -sin + skew, tx], 1),
-                         torch.stack([sin, cos, ty], 1)], 1)         # (n, 2, 3)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-
+# -- Geometry: hand-held pose, framing, lens and glass
 
 def hand_held(x, s, g):
     """Misalignments of a hand-held shot: rotation up to +-3 .. 25 degrees,
