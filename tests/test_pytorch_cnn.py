@@ -530,6 +530,7 @@ def test_classify_command_rejects_a_non_image(tmp_path):
         P.classify_files(P.MyNet(), [bad])
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")   # torchvision's JPEG, compared on purpose
 def test_bench_runs_against_todays_api(capsys):
     """tools/bench_cnn.py calls the training API directly: it must keep up with it."""
     sys.path.insert(0, str(ROOT / "tools"))
