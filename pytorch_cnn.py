@@ -51,6 +51,9 @@ class Config:
                                      "to mix several, few enough that the digit stays readable")
     consistency: float = knob(0.0, "weight of a Jensen-Shannon term that asks two camera views "
                                    "of each image for the same prediction (AugMix); 0: one view")
+    ema: float = knob(0.0, "decay per step of an exponential moving average of the weights and "
+                           "BatchNorm statistics, validated and saved instead of the raw ones; "
+                           "0.999 averages about the last 1,000 steps (2 epochs); 0: off")
     val_size: int = knob(2500, "training images held out, never trained on; scored under every "
                                "degradation of SUITE to pick the checkpoint")
     val_epochs: int = knob(10, "score the validation suite in the last N epochs only: earlier "
@@ -864,10 +867,22 @@ def camera_ops(text):
     return names
 
 
-def train_one_epoch(model, optimizer, scheduler, images, labels, cfg, g, max_batches=None, desc=""):
+def weight_average(model, decay):
+    """An exponential moving average of model's weights and buffers (a copy in
+    `.module`), None when decay is 0. `.update_parameters(model)` after each
+    step: the first call copies the weights, then average = decay x average +
+    (1 - decay) x weights."""
+    if not decay:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn   # torch >= 2.1: training only
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def train_one_epoch(model, optimizer, scheduler, images, labels, cfg, g, max_batches=None, desc="",
+                    average=None):
     """One pass over images (N, 1, 28, 28) uint8 in a seeded random order, each
     batch degraded by `camera_noise` (twice, as two views, when cfg.consistency
-    is on). -> mean training loss."""
+    is on); `average` (see `weight_average`) follows every step. -> mean training loss."""
     model.train()
     ops, n_views = camera_ops(cfg.camera_ops), 2 if cfg.consistency > 0 else 1
     order = torch.randperm(len(images), generator=g, device=images.device)
@@ -879,6 +894,8 @@ def train_one_epoch(model, optimizer, scheduler, images, labels, cfg, g, max_bat
                              for _ in range(n_views)])                  # (V, B, 1, 28, 28)
         loss = train_step(model, optimizer, views, labels[idx], cfg)
         scheduler.step()
+        if average is not None:
+            average.update_parameters(model)
         total += loss.item()
         if hasattr(bar, "set_postfix") and step % 20 == 0:
             bar.set_postfix(loss=f"{total / step:.3f}")
@@ -909,7 +926,8 @@ def scored(epoch, epochs, val_epochs):
 
 def train(cfg):
     """Train MyNet with the camera model; keep the checkpoint with the best mean
-    suite accuracy on the validation split in cfg.model_path. -> metrics dict."""
+    suite accuracy on the validation split in cfg.model_path (the weights'
+    moving average instead when cfg.ema is on). -> metrics dict."""
     torch.manual_seed(cfg.seed)   # weight init and dropout
     device = resolve_device(cfg.device)
     images, labels = load_mnist(cfg.data_dir, train=True)
@@ -921,6 +939,8 @@ def train(cfg):
         max_batches, epochs = 5, 1
         x_val, y_val = x_val[:200], y_val[:200]
     model = MyNet().to(device)
+    average = weight_average(model, cfg.ema)
+    kept = model if average is None else average.module   # what is validated and saved
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = min(math.ceil(len(x_train) / cfg.batch_size), max_batches or math.inf)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr,
@@ -932,10 +952,10 @@ def train(cfg):
     for epoch in range(1, epochs + 1):
         start = time.time()
         loss = train_one_epoch(model, optimizer, scheduler, x_train, y_train, cfg, g,
-                               max_batches, desc=f"epoch {epoch}/{epochs}")
+                               max_batches, desc=f"epoch {epoch}/{epochs}", average=average)
         record, line = dict(epoch=epoch, train_loss=loss), f"epoch {epoch:2d}  loss {loss:.4f}"
         if scored(epoch, epochs, cfg.val_epochs):
-            val = suite_accuracy(model, x_val, y_val, SUITE, seed=cfg.val_seed)
+            val = suite_accuracy(kept, x_val, y_val, SUITE, seed=cfg.val_seed)
             mean, (worst_name, worst) = summarise(val)
             record.update(val_clean=val["clean"], val_mean=mean, val_worst=worst, val=val)
             line += (f"  val clean {val['clean']:.2%}  noisy mean {mean:.2%}  "
@@ -943,7 +963,7 @@ def train(cfg):
             if mean > best:
                 best = mean
                 if not cfg.dry_run:
-                    save_atomic(cpu_state_dict(model), cfg.model_path)
+                    save_atomic(cpu_state_dict(kept), cfg.model_path)
                     line += "  * saved"
         record["seconds"] = time.time() - start
         history.append(record)
@@ -1109,7 +1129,8 @@ def config_problem(cfg):
               (0 <= cfg.label_smoothing < 1 and 0 <= cfg.clean_fraction <= 1,
                "--label-smoothing must lie in [0, 1), --clean-fraction in [0, 1]"),
               (cfg.ops_per_image > 0 and cfg.consistency >= 0,
-               "--ops-per-image must be positive, --consistency non-negative")]
+               "--ops-per-image must be positive, --consistency non-negative"),
+              (0 <= cfg.ema < 1, f"--ema must lie in [0, 1), got {cfg.ema}")]
     problem = next((message for ok, message in checks if not ok), None)
     if problem is None:
         try:

@@ -408,6 +408,43 @@ def test_training_lowers_the_loss(test_set):
     assert last < first - 0.3
 
 
+def test_weight_average_follows_its_decay(test_set):
+    """The average starts at the first step's weights; then average = decay x
+    average + (1 - decay) x weights after each step, BatchNorm statistics too."""
+    assert P.weight_average(P.MyNet(), 0.0) is None
+    torch.manual_seed(0)
+    model = P.MyNet()
+    average = P.weight_average(model, 0.75)
+    opt, cfg = torch.optim.SGD(model.parameters(), lr=0.1), P.Config(bf16=False)
+    weights = []
+    for batch in range(2):
+        x = test_set[0][None, 64 * batch:64 * (batch + 1)].float() / 255   # (1 view, 64, 1, 28, 28)
+        P.train_step(model, opt, x, test_set[1][64 * batch:64 * (batch + 1)], cfg)
+        average.update_parameters(model)
+        weights.append({k: v.clone() for k, v in model.state_dict().items()})
+    kept = average.module.state_dict()
+    for name in ("features.0.0.weight", "head.1.bias", "features.0.1.running_mean"):
+        assert not torch.equal(weights[0][name], weights[1][name])
+        assert torch.allclose(kept[name], 0.75 * weights[0][name] + 0.25 * weights[1][name], atol=1e-6), name
+
+
+def test_ema_training_validates_and_saves_the_average(tmp_path, monkeypatch):
+    """With --ema the checkpoint is the moving average, not the last weights."""
+    raw, validated = [], []
+    make_average, one_epoch = P.weight_average, P.train_one_epoch
+    monkeypatch.setattr(P, "weight_average", lambda model, decay: raw.append(model) or make_average(model, decay))
+    monkeypatch.setattr(P, "train_one_epoch", lambda *a, **k: one_epoch(*a[:7], 3, **k))   # 3 batches
+    monkeypatch.setattr(P, "suite_accuracy", lambda model, *a, **k: validated.append(model) or {"clean": 0.5})
+    cfg = P.Config(epochs=1, batch_size=64, val_size=100, ema=0.5, device="cpu", bf16=False,
+                   data_dir=str(ROOT / "data"), model_path=str(tmp_path / "m.pt"),
+                   history_path=str(tmp_path / "h.json"))
+    P.train(cfg)
+    saved = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert len(raw) == len(validated) == 1 and validated[0] is not raw[0]
+    assert all(torch.equal(saved[k], v) for k, v in validated[0].state_dict().items())
+    assert not torch.equal(saved["head.1.weight"], raw[0].state_dict()["head.1.weight"])
+
+
 def test_dry_run_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     metrics = P.main(["train", "--dry-run", "--epochs", "1", "--data-dir", str(ROOT / "data"),
@@ -450,6 +487,7 @@ def test_training_curves_skip_unscored_epochs(tmp_path):
 
 @pytest.mark.parametrize("args", [["--epochs", "0"], ["--batch-size", "0"], ["--lr", "0"],
                                   ["--val-size", "-1"], ["--warmup", "1"], ["--consistency", "-1"],
+                                  ["--ema", "1"],
                                   ["--camera-ops", "fog"], ["--camera-ops", "jpeg", "--ops-per-image", "2"]])
 def test_bad_settings_are_one_error_line(args, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -26,10 +26,12 @@ import unseen_check as U  # noqa: E402
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)   # 0: the family's mildest form, 1: its heaviest
 
 
-def train_template(model, images, labels, seed, epochs=2, batch_size=64, lr=1e-3):
-    """The template's recipe: Adam on clean images (N, 1, 28, 28) uint8, NLL loss
-    on the model's log-probabilities, `epochs` passes in a seeded order. -> model."""
-    torch.manual_seed(seed)
+def train_template(cls, images, labels, seed, epochs=2, batch_size=64, lr=1e-3):
+    """The template's recipe: cls() seeded by `seed`, Adam on clean images
+    (N, 1, 28, 28) uint8, NLL loss on the model's log-probabilities, `epochs`
+    passes in a seeded order. -> the trained model, in eval mode."""
+    torch.manual_seed(seed)   # the initial weights
+    model = cls()
     g = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
@@ -42,15 +44,17 @@ def train_template(model, images, labels, seed, epochs=2, batch_size=64, lr=1e-3
     return model.eval()
 
 
-def baseline(cls, folder, images, labels, seed):
-    """cls() with the weights in folder/<cls name>.pt, trained and saved first when missing."""
+def baseline(cls, folder, data_dir, seed):
+    """cls() with the weights in folder/<cls name>.pt; when missing, trained on
+    the MNIST training set in data_dir and saved first."""
     path = Path(folder) / f"{cls.__name__}.pt"
-    model = cls()
     if path.exists():
+        model = cls()
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         return model.eval()
     print(f"training {cls.__name__} by the template's recipe -> {path}")
-    train_template(model, images, labels, seed)
+    images, labels = P.load_mnist(data_dir, train=True)
+    model = train_template(cls, images, labels, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     P.save_atomic(P.cpu_state_dict(model), path)
     return model
@@ -103,10 +107,9 @@ def main(argv=None):
     parser.add_argument("--out", default=str(ROOT / "pytorch_cnn_robustness.png"))
     parser.add_argument("--seed", type=int, default=0, help="seeds the baselines' training")
     args = parser.parse_args(argv)
-    train_x, train_y = P.load_mnist(ROOT / "data", train=True)
     models = {"MyNet": P.load_model(args.model_path)}
     for cls in (P.SimpleCNN, P.FCNet):
-        models[cls.__name__] = baseline(cls, args.baselines_dir, train_x, train_y, args.seed)
+        models[cls.__name__] = baseline(cls, args.baselines_dir, ROOT / "data", args.seed)
     images, labels = P.load_mnist(ROOT / "data", train=False)
     result = curves(models, images[:args.n].float() / 255, labels[:args.n])
     plot(result, STRENGTHS, args.out)
