@@ -77,7 +77,7 @@ class Config:
 # unseen suite keeps improving with epochs where SUITE has flattened.
 PRESETS = {
     "quick": {},
-    "full": {"epochs": 90},
+    "full": {"epochs": 150},
 }
 
 

@@ -52,7 +52,7 @@ def write_sheets(x, folder, per_sheet=20, columns=5):
         for k, ax in enumerate(axes.flat):
             ax.axis("off")
             if first + k < len(x):
-                ax.imshow(x[first + k, 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+                ax.imshow(x[first + k, 0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
                 ax.set_title(str(first + k), fontsize=10)
         fig.tight_layout()
         paths.append(folder / f"sheet_{first // per_sheet}.png")
