@@ -73,8 +73,8 @@ class Config:
 
 
 # Named settings; flags given on the command line override them. quick is
-# what `make` runs (Config's defaults); full trains longer for model.pt: the
-# unseen suite keeps improving with epochs where SUITE has flattened.
+# what `make` runs (Config's defaults); full trains longer for model.pt: every
+# accuracy still grows from 90 to 150 epochs, the unseen suite most (README: Runs).
 PRESETS = {
     "quick": {},
     "full": {"epochs": 150},
