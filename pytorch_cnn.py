@@ -74,7 +74,7 @@ class Config:
 
 # Named settings; flags given on the command line override them. quick is
 # what `make` runs (Config's defaults); full trains longer for model.pt: every
-# accuracy still grows from 90 to 150 epochs, the unseen suite most (README: Runs).
+# test figure still grows from 90 to 150 epochs (README: Runs).
 PRESETS = {
     "quick": {},
     "full": {"epochs": 150},
