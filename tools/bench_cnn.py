@@ -40,11 +40,14 @@ def bench_camera(repeats, batch=128):
     cfg = P.Config()
     ops = P.camera_ops(cfg.camera_ops)
     t_cam = best_time(lambda: P.camera_noise(x, g, ops, cfg.clean_fraction, cfg.ops_per_image), repeats)
-    model = P.MyNet()
+    t_mix = best_time(lambda: P.primitive_mix(x, g, cfg.primitives), repeats)
+    model = P.MyNet(stroke_channels=cfg.stroke_channels)
     opt = torch.optim.AdamW(model.parameters())
-    t_step = best_time(lambda: P.train_step(model, opt, x.unsqueeze(0), y, cfg), repeats)   # one view
+    t_step = best_time(lambda: P.train_step(model, opt, x, y, cfg), repeats)
     print(f"camera_noise, batch {batch}:        {t_cam * 1e3:8.1f} ms   "
           f"({batch / t_cam:.0f} images/s)")
+    print(f"primitive_mix, batch {batch}:       {t_mix * 1e3:8.1f} ms   "
+          f"(share {cfg.primitives})")
     print(f"training step, batch {batch}:       {t_step * 1e3:8.1f} ms   "
           f"(camera = {t_cam / t_step:.0%} of a step)")
     return x, g
