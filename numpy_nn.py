@@ -9,7 +9,11 @@ template's API, so names, signatures and shapes below are a contract:
     get_linear_class(), get_relu_class(), get_sigmoid_class(), get_se_loss_class()
     load_data(path, class_a, class_b)
 
-Shapes: B = batch size, D = input width, H = output (hidden) width.
+Shapes: B = batch size, D = input width, H = output (hidden) width, ... = any
+shape (the same one throughout a class). Each template class states its shapes
+one method a line, `method: inputs -> outputs` (no arrow: the method takes no
+arguments), each array as `name (shape)`, `none` for no arrays; the tests parse
+these lines and check the code against them.
 `Linear.grads()` returns exact per-sample gradients (B, D, H) as the template
 asks; training uses `batch_mean_grads()` instead, the same mean computed with
 one matrix product and no (B, D, H) tensor.
@@ -114,14 +118,19 @@ def _shape_error(what, expected, got):
 
 
 class Linear(Layer):
-    """Affine map y = x W + b, rows are samples.
+    """Affine map y = x W + b, rows are samples; Linear(D, H).
 
-    W: (D, H), b: (1, H), both drawn from N(0, 1) / 100 (the template's init).
-    forward:  x (B, D) -> y (B, H) = x W + b
-    backward: dL/dy (B, H) -> dL/dx (B, D) = dL/dy W^T
-    grads:    dL/dW (B, D, H) = x_i^T dL/dy_i per sample; dL/db (B, 1, H) = dL/dy_i
-    Keyword-only: rng (np.random.Generator; None uses np.random's global
-    state like the template) and dtype of W and b.
+    params:           W (D, H), b (1, H)
+    forward:          x (B, D) -> y (B, H)
+    backward:         dL/dy (B, H) -> dL/dx (B, D)
+    grads:            dL/dW (B, D, H), dL/db (B, 1, H)
+    batch_mean_grads: dL/dW (D, H), dL/db (1, H)
+
+    y = x W + b; dL/dx = dL/dy W^T; per sample i, dL/dW_i = x_i^T dL/dy_i and
+    dL/db_i = dL/dy_i; batch_mean_grads is their mean over i. W and b are drawn
+    from N(0, 1) / 100 (the template's init). Keyword-only: rng
+    (np.random.Generator; None uses np.random's global state like the template)
+    and dtype of W and b.
     """
 
     def __init__(self, input_dimension, output_dimension, *, rng=None, dtype=np.float64):
@@ -189,7 +198,14 @@ class _Elementwise(Layer):
 
 
 class ReLU(_Elementwise):
-    """y = max(x, 0); dy/dx = 1 where x > 0, else 0. Any shape, e.g. (B, H) or (B, C, H, W)."""
+    """y = max(x, 0); dy/dx = 1 where x > 0, else 0.
+
+    forward:          x (...) -> y (...)
+    backward:         dL/dy (...) -> dL/dx (...)
+    params:           none
+    grads:            none
+    batch_mean_grads: none
+    """
 
     def __init__(self):
         self.mask = None  # x > 0 of the last forward, boolean, shape of x
@@ -204,7 +220,13 @@ class ReLU(_Elementwise):
 
 
 class Sigmoid(_Elementwise):
-    """y = 1 / (1 + exp(-x)); dy/dx = y (1 - y). Any shape.
+    """y = 1 / (1 + exp(-x)); dy/dx = y (1 - y).
+
+    forward:          x (...) -> y (...)
+    backward:         dL/dy (...) -> dL/dx (...)
+    params:           none
+    grads:            none
+    batch_mean_grads: none
 
     Computed as exp(-log(1 + exp(-x))) with np.logaddexp, which never
     overflows: finite and warning-free for any finite x (e.g. +-1e4).
@@ -224,7 +246,11 @@ class Sigmoid(_Elementwise):
 
 
 class SE(Loss):
-    """Squared error per element, not averaged: L = (x - y)^2; dL/dx = 2 (x - y). x, y same shape."""
+    """Squared error per element, not averaged: L = (x - y)^2; dL/dx = 2 (x - y).
+
+    forward:  x (...), y (...) -> L (...)
+    backward: dL/dx (...)
+    """
 
     def __init__(self):
         self.diff = None  # x - y of the last forward
