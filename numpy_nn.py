@@ -9,7 +9,11 @@ template's API, so names, signatures and shapes below are a contract:
     get_linear_class(), get_relu_class(), get_sigmoid_class(), get_se_loss_class()
     load_data(path, class_a, class_b)
 
-Shapes: B = batch size, D = input width, H = output (hidden) width.
+Shapes: B = batch size, D = input width, H = output (hidden) width, ... = any
+shape (the same one throughout a class). Each template class states its shapes
+one method a line, `method: inputs -> outputs` (no arrow: the method takes no
+arguments), each array as `name (shape)`, `none` for no arrays; the tests parse
+these lines and check the code against them.
 `Linear.grads()` returns exact per-sample gradients (B, D, H) as the template
 asks; training uses `batch_mean_grads()` instead, the same mean computed with
 one matrix product and no (B, D, H) tensor.
@@ -63,11 +67,8 @@ class Config:
     lr_end: float = knob(0.0, "the step size falls on a half cosine towards this (--lr: constant)")
     momentum: float = knob(0.9, "heavy-ball momentum (0: the template's plain update)")
     weight_decay: float = knob(5e-4, "L2 penalty: adds weight_decay * p to every gradient")
-    # augmentation: every epoch trains on freshly warped copies of the training images
-    shift: float = knob(1.0, "random shift of up to this many pixels per axis (whole numbers: fast path)")
-    rotate: float = knob(0.0, "random rotation of up to this many degrees")
-    elastic: float = knob(0.0, "elastic distortion: pixels of displacement per unit of the smoothed noise")
-    smooth: float = knob(4.0, "std (pixels) of the Gaussian smoothing the elastic noise")
+    # augmentation: every epoch trains on freshly shifted copies of the training images
+    shift: int = knob(1, "random shift of up to this many whole pixels per axis (0: none)")
     deskew: bool = knob(True, "shear every image upright and centre it before training and testing")
     dtype: str = knob("float32", "training dtype; float32 moves half the bytes of float64, so trains faster")
 
@@ -117,14 +118,19 @@ def _shape_error(what, expected, got):
 
 
 class Linear(Layer):
-    """Affine map y = x W + b, rows are samples.
+    """Affine map y = x W + b, rows are samples; Linear(D, H).
 
-    W: (D, H), b: (1, H), both drawn from N(0, 1) / 100 (the template's init).
-    forward:  x (B, D) -> y (B, H) = x W + b
-    backward: dL/dy (B, H) -> dL/dx (B, D) = dL/dy W^T
-    grads:    dL/dW (B, D, H) = x_i^T dL/dy_i per sample; dL/db (B, 1, H) = dL/dy_i
-    Keyword-only: rng (np.random.Generator; None uses np.random's global
-    state like the template) and dtype of W and b.
+    params:           W (D, H), b (1, H)
+    forward:          x (B, D) -> y (B, H)
+    backward:         dL/dy (B, H) -> dL/dx (B, D)
+    grads:            dL/dW (B, D, H), dL/db (B, 1, H)
+    batch_mean_grads: dL/dW (D, H), dL/db (1, H)
+
+    y = x W + b; dL/dx = dL/dy W^T; per sample i, dL/dW_i = x_i^T dL/dy_i and
+    dL/db_i = dL/dy_i; batch_mean_grads is their mean over i. W and b are drawn
+    from N(0, 1) / 100 (the template's init). Keyword-only: rng
+    (np.random.Generator; None uses np.random's global state like the template)
+    and dtype of W and b.
     """
 
     def __init__(self, input_dimension, output_dimension, *, rng=None, dtype=np.float64):
@@ -144,9 +150,8 @@ class Linear(Layer):
         self.x, self.dL_wrt_output = x, None
         return x @ self.W + self.b  # (B, H)
 
-    def backward(self, dL_wrt_output, *, input_grad=True):
-        """dL/dy (B, H) -> dL/dx (B, D). input_grad=False, a speed-only option for training
-        (backward_params_only), only saves dL/dy for the gradients and returns None."""
+    def backward(self, dL_wrt_output):
+        """dL/dy (B, H) -> dL/dx (B, D); saves dL/dy for grads() and batch_mean_grads()."""
         if self.x is None:
             raise RuntimeError(f"{self!r}.backward called before forward")
         dy = np.asarray(dL_wrt_output)
@@ -154,7 +159,7 @@ class Linear(Layer):
         if dy.shape != expected:
             raise _shape_error(f"{self!r}.backward gradient", expected, dy.shape)
         self.dL_wrt_output = dy
-        return dy @ self.W.T if input_grad else None  # (B, D)
+        return dy @ self.W.T  # (B, D)
 
     def params(self):
         return {"W": self.W, "b": self.b}
@@ -193,7 +198,14 @@ class _Elementwise(Layer):
 
 
 class ReLU(_Elementwise):
-    """y = max(x, 0); dy/dx = 1 where x > 0, else 0. Any shape, e.g. (B, H) or (B, C, H, W)."""
+    """y = max(x, 0); dy/dx = 1 where x > 0, else 0.
+
+    forward:          x (...) -> y (...)
+    backward:         dL/dy (...) -> dL/dx (...)
+    params:           none
+    grads:            none
+    batch_mean_grads: none
+    """
 
     def __init__(self):
         self.mask = None  # x > 0 of the last forward, boolean, shape of x
@@ -208,7 +220,13 @@ class ReLU(_Elementwise):
 
 
 class Sigmoid(_Elementwise):
-    """y = 1 / (1 + exp(-x)); dy/dx = y (1 - y). Any shape.
+    """y = 1 / (1 + exp(-x)); dy/dx = y (1 - y).
+
+    forward:          x (...) -> y (...)
+    backward:         dL/dy (...) -> dL/dx (...)
+    params:           none
+    grads:            none
+    batch_mean_grads: none
 
     Computed as exp(-log(1 + exp(-x))) with np.logaddexp, which never
     overflows: finite and warning-free for any finite x (e.g. +-1e4).
@@ -228,7 +246,11 @@ class Sigmoid(_Elementwise):
 
 
 class SE(Loss):
-    """Squared error per element, not averaged: L = (x - y)^2; dL/dx = 2 (x - y). x, y same shape."""
+    """Squared error per element, not averaged: L = (x - y)^2; dL/dx = 2 (x - y).
+
+    forward:  x (...), y (...) -> L (...)
+    backward: dL/dx (...)
+    """
 
     def __init__(self):
         self.diff = None  # x - y of the last forward
@@ -450,48 +472,15 @@ def deskew(images):
     return bilinear_sample(images, sy, sx)
 
 
-def gaussian_blur_matrix(size, sigma):
-    """(size, size) matrix G with G @ v = v blurred by a Gaussian of std `sigma` pixels, rows summing to 1."""
-    offsets = np.arange(size)[:, None] - np.arange(size)[None, :]
-    g = np.exp(-0.5 * (offsets / sigma) ** 2)
-    return g / g.sum(axis=1, keepdims=True)
-
-
 def random_shift(images, rng, max_shift):
     """Copies of images (N, h, w), background 0, each moved by a random whole number of pixels in
-    -max_shift..max_shift along each axis: (N, h, w). One gather of existing pixels, where
-    random_warp interpolates four neighbours per pixel."""
+    -max_shift..max_shift along each axis: (N, h, w). One gather of existing pixels, no interpolation."""
     n, h, w = images.shape
     k = int(max_shift)
     padded = np.pad(images, ((0, 0), (k, k), (k, k)))
     windows = np.lib.stride_tricks.sliding_window_view(padded, (h, w), axis=(1, 2))  # (N, 2k+1, 2k+1, h, w)
     dy, dx = rng.integers(0, 2 * k + 1, (2, n))
     return windows[np.arange(n), dy, dx]
-
-
-def random_warp(images, rng, shift=0.0, rotate=0.0, elastic=0.0, smooth=4.0):
-    """Randomly moved copies of images (N, h, w) whose background is 0, bilinear, float32 (N, h, w).
-
-    Output pixel p samples the input at R (p - c) + c + t + d(p): R a rotation by up to +-rotate
-    degrees about the centre c, t a shift of up to +-shift pixels per axis, d an elastic
-    displacement field (Simard et al. 2003): uniform noise in [-1, 1] per pixel, Gaussian-blurred
-    with std `smooth` pixels, times `elastic` (pixels at the field's unit amplitude).
-    """
-    n, h, w = images.shape
-    yy, xx = centred_grid(h, w)  # (h, w)
-    angle = np.deg2rad(rng.uniform(-rotate, rotate, (n, 1, 1))).astype(np.float32)
-    cos, sin = np.cos(angle), np.sin(angle)
-    ty, tx = rng.uniform(-shift, shift, (2, n, 1, 1)).astype(np.float32)
-    # +1: coordinates in a copy padded with one row/column of background on every side
-    sy = cos * yy - sin * xx + (ty + (h - 1) / 2 + 1)  # (N, h, w)
-    sx = sin * yy + cos * xx + (tx + (w - 1) / 2 + 1)
-    if elastic:
-        noise = rng.random((2, n, h, w), dtype=np.float32) * 2 - 1  # (y, x) displacement per pixel
-        blur_y, blur_x = (gaussian_blur_matrix(k, smooth).astype(np.float32) for k in (h, w))
-        displacement = blur_y @ noise @ (elastic * blur_x.T)  # blurred along y (left) and x (right)
-        sy += displacement[0]
-        sx += displacement[1]
-    return bilinear_sample(images, sy, sx)
 
 
 def bilinear_sample(images, sy, sx):
@@ -526,18 +515,6 @@ def evaluate(model, loss, x, y):
     return float(loss.forward(p, y).mean()), float(np.mean((p > 0.5) != (y > 0.5)))
 
 
-def backward_params_only(model, dL_wrt_output):
-    """A speed-only shortcut of model.backward for training: the same parameter gradients, no dL/dx.
-
-    model: a Sequential whose first layer is a Linear (build_mlp's). That layer only saves dL/dy
-    and skips dL/dx = dL/dy W^T, which training never uses: a (B, H) x (H, 784) product, a third
-    of the MLP's arithmetic per step. Returns None.
-    """
-    for layer in reversed(model.layers[1:]):
-        dL_wrt_output = layer.backward(dL_wrt_output)
-    model.layers[0].backward(dL_wrt_output, input_grad=False)
-
-
 def train_epoch(model, loss, optimizer, x, y, batch_size, rng):
     """One pass of minibatch SGD over x (N, D), y (N, 1) in a random order.
 
@@ -553,7 +530,7 @@ def train_epoch(model, loss, optimizer, x, y, batch_size, rng):
         p = model.forward(xb)  # (B, 1)
         total_loss += float(loss.forward(p, yb).sum())
         total_wrong += float(np.sum((p > 0.5) != (yb > 0.5)))
-        backward_params_only(model, loss.backward())
+        model.backward(loss.backward())
         optimizer.step(model.batch_mean_grads())
     return total_loss / len(x), total_wrong / len(x)
 
@@ -715,29 +692,22 @@ def config_problem(cfg):
               (cfg.epochs > 0 and cfg.batch_size > 0, "--epochs and --batch-size must be positive"),
               (cfg.lr > 0 and cfg.lr_end >= 0 and cfg.momentum >= 0 and cfg.weight_decay >= 0,
                "--lr must be positive; --lr-end, --momentum and --weight-decay non-negative"),
-              (min(cfg.shift, cfg.rotate, cfg.elastic) >= 0 and cfg.smooth > 0,
-               "--shift, --rotate, --elastic must be non-negative and --smooth positive"),
+              (cfg.shift >= 0, f"--shift must be non-negative, got {cfg.shift}"),
               (cfg.dtype in ("float32", "float64"), f"--dtype must be float32 or float64, got {cfg.dtype}")]
     return next((message for ok, message in checks if not ok), None)
 
 
 def make_augment(cfg, background):
-    """The per-epoch augmentation of fit: x (N, 784) -> randomly warped x, or None if cfg asks for none.
+    """The per-epoch augmentation of fit: x (N, 784) -> randomly shifted x, or None if cfg.shift is 0.
 
-    background: the value of a blank pixel in x; the warp needs it at 0.
+    background: the value of a blank pixel in x; random_shift pads with 0, so it works on x - background.
     """
-    if not (cfg.shift or cfg.rotate or cfg.elastic):
+    if not cfg.shift:
         return None
 
-    whole_pixels = not (cfg.rotate or cfg.elastic) and float(cfg.shift).is_integer()
-
     def augment(x, rng):
-        images = (x - background).reshape(-1, 28, 28)
-        if whole_pixels:
-            warped = random_shift(images, rng, cfg.shift)
-        else:
-            warped = random_warp(images, rng, cfg.shift, cfg.rotate, cfg.elastic, cfg.smooth)
-        return warped.reshape(x.shape) + background
+        shifted = random_shift((x - background).reshape(-1, 28, 28), rng, cfg.shift)
+        return shifted.reshape(x.shape) + background
     return augment
 
 
