@@ -19,14 +19,14 @@ all: data train-numpy train-cnn evaluate zip ## main job: data, NumPy training, 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "error: no python3.10 to python3.13 found (3.11 preferred): install one, or make PYTHON=/path/to/python3.1x" >&2; exit 1; }
 	@echo "install: $(PYTHON) ($$($(PYTHON) --version 2>&1)) -> $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $@
 
-install: $(STAMP) ## create .venv and install requirements.txt
+install: $(STAMP) ## create .venv and install requirements.txt and requirements-dev.txt (tools only)
 
 $(RAW) $(NPZ) &: | $(STAMP)
 	$(PY) pytorch_cnn.py data
@@ -42,9 +42,10 @@ train-cnn: data ## train MyNet, --preset quick (what `make` runs), write model.p
 train-cnn-full: data ## train MyNet, --preset full (the shipped model.pt; start it in the background)
 	$(PY) pytorch_cnn.py train --preset full
 
-evaluate: data ## model.pt on the clean, SUITE and unseen test sets; gallery, curves, robustness plot
+evaluate: data ## model.pt on the clean, SUITE, unseen and library test sets; gallery, curves, robustness plots, results/failures.png
 	$(PY) pytorch_cnn.py evaluate
 	$(PY) tools/unseen_check.py
+	$(PY) tools/library_check.py --failures results/failures.png
 	$(PY) tools/robustness.py
 
 test: data ## run the test suite (CI runs exactly this)

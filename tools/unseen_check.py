@@ -667,6 +667,12 @@ def held_out_mean(accuracy):
     return sum(kept) / len(kept)
 
 
+def test_images(n, data_dir=ROOT / "data"):
+    """The suite's images: the first n test digits -> x (n, 1, 28, 28) float in [0, 1], y (n,)."""
+    images, labels = P.load_mnist(data_dir, train=False)
+    return images[:n].float() / 255, labels[:n]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -676,8 +682,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     start = time.perf_counter()
     model = P.load_model(args.model_path)
-    images, labels = P.load_mnist(ROOT / "data", train=False)
-    x, y = images[:args.n].float() / 255, labels[:args.n]
+    x, y = test_images(args.n)
     clean = (P.classify(model, x) == y).float().mean().item()
     print(f"{'clean (reference, not in the mean)':32s} {clean:7.2%}")
     accuracy = unseen_accuracy(model, x, y)
