@@ -1091,20 +1091,23 @@ def robust_sigma(x):
     return 1.4826 * (x - x.median()).abs().median()
 
 
-def dark_ink(img, keep=0.6):
-    """Is the ink darker than the paper? Fits the paper's light as a quadratic
-    surface in x and y (least squares, refitted on the `keep` share of pixels
-    closest to it, so the ink stops pulling it), then compares the residual's
-    tails beyond 3 noise sigmas: the ink is the side with more mass out there."""
+def dark_ink(img, band=0.1, keep=0.6):
+    """Is the ink darker than the paper? The frame's edge (a band `band` of its
+    size wide) is mostly paper: fit its light as a quadratic surface in x and y
+    (least squares, refitted on the `keep` share of band pixels closest to it,
+    so a digit touching the edge stops pulling it), then compare the whole
+    image's residual tails beyond 3 of the band's noise sigmas: the ink is the
+    side with more mass out there."""
     small = resize_longest(img, LIGHT_SIDE)
     yy, xx = [t.flatten() for t in pixel_grid_2d(small.shape)]
     basis = torch.stack([torch.ones_like(xx), xx, yy, xx * yy, xx ** 2, yy ** 2], 1)
-    values, chosen = small.flatten(), torch.ones_like(xx, dtype=torch.bool)
+    values = small.flatten()
+    chosen = torch.maximum(xx.abs(), yy.abs()) >= 1 - 2 * band
     for _ in range(3):
         coef = torch.linalg.lstsq(basis[chosen], values[chosen, None]).solution
         residual = values - (basis @ coef)[:, 0]
-        chosen = residual.abs() <= residual.abs().quantile(keep)
-    s = 3 * robust_sigma(residual)
+        chosen &= residual.abs() <= residual[chosen].abs().quantile(keep)
+    s = 3 * robust_sigma(residual[chosen])
     return (-residual - s).clamp_min(0).sum() > (residual - s).clamp_min(0).sum()
 
 
