@@ -1003,44 +1003,95 @@ def pyplot():
     return plt
 
 
-def plot_gallery(model, images, labels, suite, seed, path, n=8):
-    """One row per degradation of the first n test images, each titled with
-    MyNet's label; mistakes in red."""
+def plot_gallery(model, images, labels, suite, seed, path, n=8, columns=3):
+    """The first n test images under each degradation of `suite`, `columns`
+    entries side by side so the whole suite fits one screen (about 1500 x 900 px
+    for 24 entries). Each digit is titled with its label when MyNet reads it
+    right, "true → predicted" in red when not."""
     plt = pyplot()
-    fig, axes = plt.subplots(len(suite), n, figsize=(n * 0.9, len(suite) * 1.0))
-    for row, (i, (name, steps)) in zip(axes, enumerate(suite.items())):
+    rows = math.ceil(len(suite) / columns)
+    cell = 0.62    # inches per digit at 100 dpi: 28 px shown at about twice their size
+    height = rows * (cell + 0.42) + 0.4     # 0.42 inch for two lines of titles, 0.4 for the top one
+    fig = plt.figure(figsize=(columns * n * cell + 0.3 * (columns - 1), height))
+    grid = fig.add_gridspec(rows + 1, columns, height_ratios=[0.4] + [cell + 0.42] * rows,
+                            wspace=0.04, hspace=0)
+    fig.add_subfigure(grid[0, :]).suptitle(
+        "MyNet on degraded test digits: title = true label, red \"true → predicted\" = a mistake",
+        fontsize=10, y=0.5, va="center")
+    blocks = [fig.add_subfigure(grid[r + 1, c]) for r in range(rows) for c in range(columns)]
+    for block, (i, (name, steps)) in zip(blocks, enumerate(suite.items())):
         g = torch.Generator().manual_seed(seed + i)
         x = apply_degradations(images[:n].float() / 255, steps, g)
-        pred = classify(model, x)
-        for ax, img, p, y in zip(row, x[:, 0], pred.tolist(), labels[:n].tolist()):
+        pred = classify(model, x).tolist()
+        axes = block.subplots(1, n)
+        for ax, img, p, y in zip(axes, x[:, 0], pred, labels[:n].tolist()):
             ax.imshow(img.numpy(), cmap="gray", vmin=0, vmax=1)
-            ax.set_title(str(p), fontsize=8, color="black" if p == y else "red", pad=2)
+            ax.set_title(str(y) if p == y else f"{y} → {p}", fontsize=8, pad=2,
+                         color="black" if p == y else "red")
             ax.set_xticks([]), ax.set_yticks([])
-        row[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
-    fig.suptitle("MyNet on degraded test digits (title: predicted label, red: wrong)", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))   # 0.3 inch for the suptitle
-    fig.savefig(path, dpi=110)
+        wrong = sum(p != y for p, y in zip(pred, labels[:n].tolist()))
+        block.suptitle(f"{name}" + (f"  ({wrong} wrong)" if wrong else ""), fontsize=9, y=0.98)
+        block.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.72, wspace=0.08)
+    for block in blocks[len(suite):]:
+        block.set_visible(False)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+VAL_CURVES = [("val_clean", "clean"), ("val_mean", "suite mean"), ("val_worst", "suite worst")]
 
 
 def plot_history(history, path):
-    """Training loss and validation accuracy (clean, noisy mean, worst) per epoch."""
+    """Left: training loss per epoch (log scale: the first epoch's is several
+    times the rest), the scored epochs shaded. Right: validation accuracy
+    (clean, suite mean, suite worst) on the scored epochs only, one panel each
+    with limits from its own data; the saved epoch (best suite mean) marked."""
     plt = pyplot()
     epochs = [h["epoch"] for h in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
-    ax1.plot(epochs, [h["train_loss"] for h in history], "o-")
-    ax1.set(xlabel="epoch", ylabel="cross-entropy (label smoothing)",
-            title="training loss (degraded images)")
     scored = [h for h in history if "val_mean" in h]     # see Config.val_epochs
-    for key, label in [("val_clean", "clean"), ("val_mean", "suite mean"), ("val_worst", "suite worst")]:
-        ax2.plot([h["epoch"] for h in scored], [100 * h[key] for h in scored], "o-", label=label)
-    ax2.set(xlabel="epoch", ylabel="accuracy (%)",
-            title="validation accuracy (scored in the last epochs only)")
-    ax2.legend()
-    ax2.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig = plt.figure(figsize=(11, 4.2))
+    grid = fig.add_gridspec(len(VAL_CURVES), 2, width_ratios=(1.4, 1), hspace=0.15, wspace=0.25)
+    ax = fig.add_subplot(grid[:, 0])
+    ax.plot(epochs, [h["train_loss"] for h in history], "-", color="C0")
+    ax.set(xlabel="epoch", ylabel="cross-entropy (label smoothing)", yscale="log",
+           title="training loss (degraded images)")
+    if scored:
+        ax.axvspan(scored[0]["epoch"] - 0.5, scored[-1]["epoch"] + 0.5, color="C1", alpha=0.15,
+                   label="validation scored")
+        ax.legend(loc="upper right")
+    ax.grid(alpha=0.3, which="both")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    if not scored:
+        ax = fig.add_subplot(grid[:, 1])
+        ax.text(0.5, 0.5, "no epoch scored on the validation suite", ha="center", va="center")
+        ax.set_axis_off()
+    else:
+        plot_scored(fig, [fig.add_subplot(grid[r, 1]) for r in range(len(VAL_CURVES))], scored)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
+
+
+def plot_scored(fig, axes, scored):
+    """One validation curve per axis of `axes` over the scored epochs, its
+    y-limits padded by a quarter of its range (at least 0.1 point)."""
+    x = [h["epoch"] for h in scored]
+    best = max(scored, key=lambda h: h["val_mean"])["epoch"]
+    for r, (ax, (key, label)) in enumerate(zip(axes, VAL_CURVES)):
+        y = [100 * h[key] for h in scored]
+        ax.plot(x, y, "o-", color=f"C{r + 1}", markersize=3)
+        pad = max((max(y) - min(y)) / 4, 0.1)
+        ax.set_ylim(min(y) - pad, max(y) + pad)
+        ax.axvline(best, color="grey", linestyle=":", linewidth=1)
+        ax.text(0.01, 0.95, f"{label}: last {y[-1]:.2f} %", transform=ax.transAxes,
+                va="top", fontsize=8)
+        ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        if r < len(axes) - 1:
+            ax.tick_params(labelbottom=False)
+    axes[0].set_title(f"validation accuracy (%), scored epochs; dotted: saved (epoch {best})",
+                      fontsize=10)
+    axes[-1].set_xlabel("epoch")
 
 
 def evaluate(cfg, suite=SUITE):
