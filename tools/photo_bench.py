@@ -59,11 +59,11 @@ def resize(m, h, w):
     return np.asarray(Image.fromarray(m.astype(np.float32), mode="F").resize((w, h), Image.BILINEAR))
 
 
-def place(ink, rng):
-    """Ink (h, w) -> (page (H, W) coverage, tags): a page of random size and
-    aspect; the digit 25-90 % of its short side, stretched 0.8-1.25 wide,
+def place(ink, rng, sizes=(64, 700)):
+    """Ink (h, w) -> (page (H, W) coverage, tags): a page of random size (short
+    side in `sizes`) and aspect; the digit 25-90 % of its short side, stretched 0.8-1.25 wide,
     anywhere on it."""
-    short = int(rng.integers(64, 700))
+    short = int(rng.integers(*sizes))
     aspect = rng.uniform(0.6, 1.7)
     H, W = (short, int(short * aspect)) if rng.random() < 0.5 else (int(short * aspect), short)
     frac = rng.uniform(0.25, 0.9)
@@ -149,8 +149,8 @@ def save(img, path, fmt, rng):
         img.save(path)
 
 
-def make_set(out, n, blank, seed, images, labels):
-    """Write n digit images and `blank` empty pages into `out`.
+def make_set(out, n, blank, seed, images, labels, sizes=(64, 700)):
+    """Write n digit images and `blank` empty pages into `out`, short sides in `sizes` px.
     -> [(path, true label or None, tags)]."""
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -166,7 +166,7 @@ def make_set(out, n, blank, seed, images, labels):
             k = int(rng.integers(len(images)))
             ink = crop_to_ink(images[k].astype(np.float32) / 255)
             label, tags = int(labels[k]), ["mnist"]
-        page, place_tags = place(ink, rng)
+        page, place_tags = place(ink, rng, sizes)
         if i >= n:
             place_tags = []
         fmt = rng.choice(["png", "jpeg", "alpha"], p=[0.45, 0.4, 0.15])
