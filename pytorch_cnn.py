@@ -1019,19 +1019,23 @@ def plot_gallery(model, images, labels, suite, seed, path, n=8, columns=3):
         "MyNet on degraded test digits: title = true label, red \"true → predicted\" = a mistake",
         fontsize=10, y=0.5, va="center")
     blocks = [fig.add_subfigure(grid[r + 1, c]) for r in range(rows) for c in range(columns)]
+    cmap = plt.get_cmap("gray").with_extremes(bad="white")
     for block, (i, (name, steps)) in zip(blocks, enumerate(suite.items())):
         g = torch.Generator().manual_seed(seed + i)
         x = apply_degradations(images[:n].float() / 255, steps, g)
         pred = classify(model, x).tolist()
-        axes = block.subplots(1, n)
-        for ax, img, p, y in zip(axes, x[:, 0], pred, labels[:n].tolist()):
-            ax.imshow(img.numpy(), cmap="gray", vmin=0, vmax=1)
-            ax.set_title(str(y) if p == y else f"{y} → {p}", fontsize=8, pad=2,
-                         color="black" if p == y else "red")
-            ax.set_xticks([]), ax.set_yticks([])
-        wrong = sum(p != y for p, y in zip(pred, labels[:n].tolist()))
+        gap = torch.full((n, 1, 28, 4), float("nan"))   # 4 px of background between digits
+        strip = torch.cat([x, gap], 3).permute(2, 0, 3, 1).reshape(28, -1)[:, :-4]
+        ax = block.subplots()
+        ax.imshow(strip.numpy(), cmap=cmap, vmin=0, vmax=1)
+        truth = labels[:n].tolist()
+        for j, (p, y) in enumerate(zip(pred, truth)):   # one axes per entry: 8 x faster than per digit
+            ax.text(j * 32 + 13.5, -2, str(y) if p == y else f"{y} → {p}", fontsize=8,
+                    ha="center", va="bottom", color="black" if p == y else "red")
+        ax.set_axis_off()
+        wrong = sum(p != y for p, y in zip(pred, truth))
         block.suptitle(f"{name}" + (f"  ({wrong} wrong)" if wrong else ""), fontsize=9, y=0.98)
-        block.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.72, wspace=0.08)
+        block.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.72)
     for block in blocks[len(suite):]:
         block.set_visible(False)
     fig.savefig(path, dpi=100)
