@@ -1157,12 +1157,12 @@ def dark_ink(img, band=0.1, keep=0.6):
     yy, xx = [t.flatten() for t in pixel_grid_2d(small.shape)]
     basis = torch.stack([torch.ones_like(xx), xx, yy, xx * yy, xx ** 2, yy ** 2], 1)
     values = small.flatten()
-    chosen = torch.maximum(xx.abs(), yy.abs()) >= 1 - 2 * band
+    edge = chosen = torch.maximum(xx.abs(), yy.abs()) >= 1 - 2 * band
     for _ in range(3):
         coef = torch.linalg.lstsq(basis[chosen], values[chosen, None]).solution
         residual = values - (basis @ coef)[:, 0]
-        chosen &= residual.abs() <= residual[chosen].abs().quantile(keep)
-    s = 3 * robust_sigma(residual[chosen])
+        chosen = edge & (residual.abs() <= residual[edge].abs().quantile(keep))
+    s = 3 * robust_sigma(residual[edge])
     return (-residual - s).clamp_min(0).sum() > (residual - s).clamp_min(0).sum()
 
 
@@ -1256,11 +1256,10 @@ def to_mnist_frame(ink):
     (anti-aliased), thickened when thinner than MNIST's strokes, centre of mass
     on MNIST's, as LeCun et al. built MNIST."""
     small = resize_longest(ink, MNIST_DIGIT)
-    for _ in range(2):     # a thin pen on a big page fades when shrunk: grow it like MNIST's pens
-        if small.sum() >= MNIST_INK / 2:
-            break
-        small = F.avg_pool2d(box_max(small, 3)[None, None], 2, stride=1, padding=1)[0, 0, :small.shape[0], :small.shape[1]]
     small = small / small.max().clamp_min(1e-6)
+    for _ in range(2):     # a thin pen on a big page fades when shrunk: widen it towards MNIST's pens
+        if small.sum() < MNIST_INK / 2:
+            small = F.max_pool2d(F.pad(small, (0, 1, 0, 1))[None, None], 2, stride=1)[0, 0]
     h, w = small.shape
     yy, xx = torch.arange(h, dtype=small.dtype), torch.arange(w, dtype=small.dtype)
     total = small.sum()
@@ -1271,16 +1270,19 @@ def to_mnist_frame(ink):
 
 
 def photo_to_mnist(img, min_contrast=0.08, min_snr=6.0, min_size=0.06):
-    """A grey photo (H, W) float in [0, 1] -> (28, 28) MNIST-style (light digit on
-    dark, longest side 20 px, centre of mass at MNIST's), or None when there is
-    no digit: no ink min_contrast above the paper and min_snr noise sigmas above
-    it, or ink smaller than min_size of the frame.
+    """A grey photo (H, W) float (paper and ink on a [0, 1] scale) -> (28, 28)
+    MNIST-style (light digit on dark, longest side 20 px, centre of mass at
+    MNIST's), or None when there is no digit: no ink min_contrast above the
+    paper and min_snr noise sigmas above it, or ink smaller than min_size of
+    the frame.
 
     Steps: shrink to PHOTO_SIDE; make the ink bright (dark_ink); subtract the
     paper's light (remove_light); blur out the pixel noise; threshold at Otsu's
     level but at least 4 noise sigmas; keep the digit's connected regions
     (pick_digit); scale its ink to [0, 1] between the paper and the stroke."""
     img = resize_longest(img.float(), PHOTO_SIDE)
+    if min(img.shape) < MNIST_DIGIT / 2:   # a sliver of a frame: no room for a digit
+        return None
     if dark_ink(img):
         img = 1 - img
     ink = denoise(remove_light(img))
@@ -1307,11 +1309,10 @@ def photo_to_mnist(img, min_contrast=0.08, min_snr=6.0, min_size=0.06):
 
 
 def read_photo(path):
-    """An image file -> grey (H, W) float in [0, 1], EXIF rotation applied, the
-    longest side at most 2 x PHOTO_SIDE. Transparent pixels are laid on a
-    backdrop: the paper's grey when the opaque pixels cover most of the frame
-    (a photo with clear corners), else white under a dark drawing and black
-    under a light one (a digit drawn on transparency stays visible)."""
+    """An image file -> grey (H, W) float, EXIF rotation applied, the longest
+    side at most 2 x PHOTO_SIDE. Transparent pixels are laid on a backdrop
+    (backdrop), then the colours are projected on the axis along which they
+    vary most (ink_axis)."""
     from PIL import Image, ImageOps   # a torchvision dependency; imported here, used only here
     try:
         with Image.open(path) as img:
@@ -1320,16 +1321,38 @@ def read_photo(path):
             rgba = torch.from_numpy(np.asarray(img.convert("RGBA"), dtype=np.float32) / 255)
     except (OSError, ValueError, Image.DecompressionBombError) as err:
         raise UserError(f"cannot read {path} as an image: {err}") from None
-    grey = rgba[..., :3] @ torch.tensor([0.299, 0.587, 0.114])   # ITU-R 601 luma, as Pillow's "L"
-    alpha = rgba[..., 3]
-    if alpha.min() == 1:
-        return grey
+    rgb, alpha = rgba[..., :3], rgba[..., 3:]
+    if alpha.min() < 1:
+        rgb = rgb * alpha + backdrop(rgb, alpha) * (1 - alpha)
+    return rgb @ ink_axis(rgb.reshape(-1, 3))
+
+
+LUMA = (0.299, 0.587, 0.114)   # ITU-R 601, Pillow's "L"
+
+
+def backdrop(rgb, alpha):
+    """The colour (3,) under transparent pixels of rgb (H, W, 3), alpha (H, W, 1):
+    the paper's (median opaque colour) when opaque pixels cover most of the
+    frame (a photo with clear corners), else white under a dark drawing and
+    black under a light one (a digit drawn on transparency stays visible)."""
     if alpha.mean() > 0.5:
-        backdrop = grey[alpha > 0.5].median()
-    else:
-        drawn = (grey * alpha).sum() / alpha.sum().clamp_min(1e-6)
-        backdrop = 1.0 if drawn < 0.5 else 0.0
-    return grey * alpha + backdrop * (1 - alpha)
+        return rgb[alpha[..., 0] > 0.5].median(0).values
+    drawn = ((rgb @ torch.tensor(LUMA)) * alpha[..., 0]).sum() / alpha.sum().clamp_min(1e-6)
+    return torch.ones(3) if drawn < 0.5 else torch.zeros(3)
+
+
+def ink_axis(colours):
+    """Colours (N, 3) -> weights (3,) summing to 1 in absolute value: the first
+    principal axis of the colours, so a green pen on purple paper of the same
+    brightness still stands out; on grey images it is (1, 1, 1) / 3, the mean
+    of the channels. Luma when the colours do not vary."""
+    centred = colours - colours.mean(0)
+    values, vectors = torch.linalg.eigh(centred.T @ centred)
+    axis = vectors[:, -1]
+    if values[-1] <= 0:
+        return torch.tensor(LUMA)
+    axis = axis if axis.sum() >= 0 else -axis          # brighter stays brighter where it can
+    return axis / axis.abs().sum()
 
 
 def classify_files(model, paths):

@@ -630,7 +630,7 @@ def test_photo_black_four_on_transparent_png(tmp_path, shipped_model, test_set):
     rgba[..., 3] = np.asarray(P.F.interpolate(torch.from_numpy(four)[None, None].float(),
                                               size=(120, 100))[0, 0]).astype(np.uint8)
     grey = P.read_photo(save_png(tmp_path, "four.png", rgba, "RGBA"))
-    assert grey.max() == 1 and grey.min() < 0.1     # black ink on a white backdrop
+    assert grey.max() > 0.99 and grey.min() < 0.1     # black ink on a white backdrop
     assert read(shipped_model, tmp_path / "four.png") == 4
 
 
