@@ -1154,44 +1154,99 @@ def pyplot():
     return plt
 
 
-def plot_gallery(model, images, labels, suite, seed, path, n=8):
-    """One row per degradation of the first n test images, each titled with
-    MyNet's label; mistakes in red."""
+def plot_gallery(model, images, labels, suite, seed, path, n=8, columns=3):
+    """The first n test images under each degradation of `suite`, `columns`
+    entries side by side so the whole suite fits one screen (about 1500 x 900 px
+    for 24 entries). Each digit is titled with its label when MyNet reads it
+    right, "true → predicted" in red when not."""
     plt = pyplot()
-    fig, axes = plt.subplots(len(suite), n, figsize=(n * 0.9, len(suite) * 1.0))
-    for row, (i, (name, steps)) in zip(axes, enumerate(suite.items())):
+    rows = math.ceil(len(suite) / columns)
+    cell = 0.62    # inches per digit at 100 dpi: 28 px shown at about twice their size
+    height = rows * (cell + 0.42) + 0.4     # 0.42 inch for two lines of titles, 0.4 for the top one
+    fig = plt.figure(figsize=(columns * n * cell + 0.3 * (columns - 1), height))
+    grid = fig.add_gridspec(rows + 1, columns, height_ratios=[0.4] + [cell + 0.42] * rows,
+                            wspace=0.04, hspace=0)
+    fig.add_subfigure(grid[0, :]).suptitle(
+        "MyNet on degraded test digits: title = true label, red \"true → predicted\" = a mistake",
+        fontsize=10, y=0.5, va="center")
+    blocks = [fig.add_subfigure(grid[r + 1, c]) for r in range(rows) for c in range(columns)]
+    cmap = plt.get_cmap("gray").with_extremes(bad="white")
+    for block, (i, (name, steps)) in zip(blocks, enumerate(suite.items())):
         g = torch.Generator().manual_seed(seed + i)
         x = apply_degradations(images[:n].float() / 255, steps, g)
-        pred = classify(model, x)
-        for ax, img, p, y in zip(row, x[:, 0], pred.tolist(), labels[:n].tolist()):
-            ax.imshow(img.numpy(), cmap="gray", vmin=0, vmax=1)
-            ax.set_title(str(p), fontsize=8, color="black" if p == y else "red", pad=2)
-            ax.set_xticks([]), ax.set_yticks([])
-        row[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
-    fig.suptitle("MyNet on degraded test digits (title: predicted label, red: wrong)", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))   # 0.3 inch for the suptitle
-    fig.savefig(path, dpi=110)
+        pred = classify(model, x).tolist()
+        gap = torch.full((n, 1, 28, 4), float("nan"))   # 4 px of background between digits
+        strip = torch.cat([x, gap], 3).permute(2, 0, 3, 1).reshape(28, -1)[:, :-4]
+        ax = block.subplots()
+        ax.imshow(strip.numpy(), cmap=cmap, vmin=0, vmax=1)
+        truth = labels[:n].tolist()
+        for j, (p, y) in enumerate(zip(pred, truth)):   # one axes per entry: 8 x faster than per digit
+            ax.text(j * 32 + 13.5, -2, str(y) if p == y else f"{y} → {p}", fontsize=8,
+                    ha="center", va="bottom", color="black" if p == y else "red")
+        ax.set_axis_off()
+        wrong = sum(p != y for p, y in zip(pred, truth))
+        block.suptitle(f"{name}" + (f"  ({wrong} wrong)" if wrong else ""), fontsize=9, y=0.98)
+        block.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.72)
+    for block in blocks[len(suite):]:
+        block.set_visible(False)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+VAL_CURVES = [("val_clean", "clean"), ("val_mean", "suite mean"), ("val_worst", "suite worst")]
 
 
 def plot_history(history, path):
-    """Training loss and validation accuracy (clean, noisy mean, worst) per epoch."""
+    """Left: training loss per epoch (log scale: the first epoch's is several
+    times the rest), the scored epochs shaded. Right: validation accuracy
+    (clean, suite mean, suite worst) on the scored epochs only, one panel each
+    with limits from its own data; the saved epoch (best suite mean) marked."""
     plt = pyplot()
     epochs = [h["epoch"] for h in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
-    ax1.plot(epochs, [h["train_loss"] for h in history], "o-")
-    ax1.set(xlabel="epoch", ylabel="cross-entropy (label smoothing)",
-            title="training loss (degraded images)")
     scored = [h for h in history if "val_mean" in h]     # see Config.val_epochs
-    for key, label in [("val_clean", "clean"), ("val_mean", "suite mean"), ("val_worst", "suite worst")]:
-        ax2.plot([h["epoch"] for h in scored], [100 * h[key] for h in scored], "o-", label=label)
-    ax2.set(xlabel="epoch", ylabel="accuracy (%)",
-            title="validation accuracy (scored in the last epochs only)")
-    ax2.legend()
-    ax2.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig = plt.figure(figsize=(11, 4.2))
+    grid = fig.add_gridspec(len(VAL_CURVES), 2, width_ratios=(1.4, 1), hspace=0.15, wspace=0.25)
+    ax = fig.add_subplot(grid[:, 0])
+    ax.plot(epochs, [h["train_loss"] for h in history], "-", color="C0")
+    ax.set(xlabel="epoch", ylabel="cross-entropy (label smoothing)", yscale="log",
+           title="training loss (degraded images)")
+    if scored:
+        ax.axvspan(scored[0]["epoch"] - 0.5, scored[-1]["epoch"] + 0.5, color="C1", alpha=0.15,
+                   label="validation scored")
+        ax.legend(loc="upper right")
+    ax.grid(alpha=0.3, which="both")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    if not scored:
+        ax = fig.add_subplot(grid[:, 1])
+        ax.text(0.5, 0.5, "no epoch scored on the validation suite", ha="center", va="center")
+        ax.set_axis_off()
+    else:
+        plot_scored(fig, [fig.add_subplot(grid[r, 1]) for r in range(len(VAL_CURVES))], scored)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
+
+
+def plot_scored(fig, axes, scored):
+    """One validation curve per axis of `axes` over the scored epochs, its
+    y-limits padded by a quarter of its range (at least 0.1 point)."""
+    x = [h["epoch"] for h in scored]
+    best = max(scored, key=lambda h: h["val_mean"])["epoch"]
+    for r, (ax, (key, label)) in enumerate(zip(axes, VAL_CURVES)):
+        y = [100 * h[key] for h in scored]
+        ax.plot(x, y, "o-", color=f"C{r + 1}", markersize=3)
+        pad = max((max(y) - min(y)) / 4, 0.1)
+        ax.set_ylim(min(y) - pad, max(y) + pad)
+        ax.axvline(best, color="grey", linestyle=":", linewidth=1)
+        ax.text(0.01, 0.95, f"{label}: last {y[-1]:.2f} %", transform=ax.transAxes,
+                va="top", fontsize=8)
+        ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        if r < len(axes) - 1:
+            ax.tick_params(labelbottom=False)
+    axes[0].set_title(f"validation accuracy (%), scored epochs; dotted: saved (epoch {best})",
+                      fontsize=10)
+    axes[-1].set_xlabel("epoch")
 
 
 def evaluate(cfg, suite=SUITE):
@@ -1212,39 +1267,252 @@ def evaluate(cfg, suite=SUITE):
     return {"accuracy": acc, "mean": mean, "worst": worst, "worst_name": worst_name}
 
 
-def photo_to_mnist(img):
-    """A grey photo (H, W) float in [0, 1] -> (28, 28) MNIST-style: light digit on
-    dark, cropped to the ink, longest side 20 px, centred in 28 x 28 (as MNIST)."""
-    border = torch.cat([img[0], img[-1], img[:, 0], img[:, -1]])
-    if border.mean() > img.mean():              # paper brighter than the ink-weighted mean: invert
-        img = 1 - img
-    img = (img - img.min()) / (img.max() - img.min()).clamp_min(1e-6)
-    ink = (img > 0.5).nonzero()
-    if len(ink):
-        (top, left), (bottom, right) = ink.min(0).values, ink.max(0).values
-        img = img[top:bottom + 1, left:right + 1]
+# Photos: a phone picture of a digit on paper -> a MNIST-style 28 x 28 image.
+# Work happens on a copy whose longest side is PHOTO_SIDE pixels, so every
+# window below is a fixed share of the frame whatever the photo's size.
+PHOTO_SIDE = 256      # a digit a tenth of the frame tall still spans 25 px, more than MNIST's 20
+LIGHT_SIDE = 64       # the light is estimated on a 64 px copy: cheap, and averages the noise out
+LIGHT_WINDOW = 17     # a quarter of the frame: wider than any stroke, narrower than a shadow's gradient
+MNIST_DIGIT, MNIST_SIDE, MNIST_CENTRE = 20, 28, 14.0   # MNIST's box, frame and mean centre of mass
+MNIST_INK = 95.0      # mean ink sum of a MNIST test digit (pixels in [0, 1])
+
+
+def resize_longest(img, side):
+    """(H, W) -> (h, w) with max(h, w) = side, aspect kept, anti-aliased."""
     h, w = img.shape
-    side = max(h, w)
-    square = F.pad(img, ((side - w) // 2, side - w - (side - w) // 2,
-                         (side - h) // 2, side - h - (side - h) // 2))
-    small = F.interpolate(square[None, None], size=(20, 20), mode="area")[0, 0]
-    return F.pad(small, (4, 4, 4, 4))
+    s = side / max(h, w)
+    size = (max(round(h * s), 1), max(round(w * s), 1))
+    return F.interpolate(img[None, None], size=size, mode="bilinear", antialias=True,
+                         align_corners=False)[0, 0]
+
+
+def box_max(x, k):
+    """Max over a k x k window (k odd), (H, W) -> (H, W); the frame's edge is ignored."""
+    return F.max_pool2d(x[None, None], k, stride=1, padding=k // 2)[0, 0]
+
+
+def robust_sigma(x):
+    """Noise level of x: 1.4826 x median absolute deviation (the Gaussian sigma;
+    a minority of ink pixels does not move it)."""
+    return 1.4826 * (x - x.median()).abs().median()
+
+
+def dark_ink(img, band=0.1, keep=0.6):
+    """Is the ink darker than the paper? The frame's edge (a band `band` of its
+    size wide) is mostly paper: fit its light as a quadratic surface in x and y
+    (least squares, refitted on the `keep` share of band pixels closest to it,
+    so a digit touching the edge stops pulling it), then compare the whole
+    image's residual tails beyond 3 of the band's noise sigmas: the ink is the
+    side with more mass out there."""
+    small = resize_longest(img, LIGHT_SIDE)
+    yy, xx = [t.flatten() for t in pixel_grid_2d(small.shape)]
+    basis = torch.stack([torch.ones_like(xx), xx, yy, xx * yy, xx ** 2, yy ** 2], 1)
+    values = small.flatten()
+    edge = chosen = torch.maximum(xx.abs(), yy.abs()) >= 1 - 2 * band
+    for _ in range(3):
+        coef = torch.linalg.lstsq(basis[chosen], values[chosen, None]).solution
+        residual = values - (basis @ coef)[:, 0]
+        chosen = edge & (residual.abs() <= residual[edge].abs().quantile(keep))
+    s = 3 * robust_sigma(residual[edge])
+    return (-residual - s).clamp_min(0).sum() > (residual - s).clamp_min(0).sum()
+
+
+def pixel_grid_2d(shape):
+    """(h, w) -> y, x coordinates (h, w) each in [-1, 1]."""
+    h, w = shape
+    return torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
+
+
+def remove_light(ink):
+    """Ink bright on darker paper (H, W) -> ink minus the paper's light (H, W).
+    The light is a morphological opening (min then max over LIGHT_WINDOW), which
+    deletes every stroke narrower than the window and keeps gradients and soft
+    shadows, smoothed, on a LIGHT_SIDE copy, then scaled back up."""
+    k = LIGHT_WINDOW
+    small = resize_longest(ink, LIGHT_SIDE)
+    opened = box_max(-box_max(-small, k), k)
+    smooth = F.avg_pool2d(opened[None, None], k, stride=1, padding=k // 2, count_include_pad=False)
+    light = F.interpolate(smooth, size=ink.shape, mode="bilinear", align_corners=False)[0, 0]
+    return ink - light
+
+
+def denoise(x, sigma=1.2):
+    """Gaussian blur (H, W) -> (H, W); 1.2 px at PHOTO_SIDE evens out pixel noise
+    and JPEG blocks and keeps a stroke 3 px wide."""
+    return torchvision.transforms.functional.gaussian_blur(x[None], [7, 7], [sigma, sigma])[0]
+
+
+def otsu(x, bins=256):
+    """Otsu's threshold of the values in x: maximises the between-class variance."""
+    lo, hi = x.min(), x.max()
+    hist = torch.histc(x, bins, lo.item(), hi.item())
+    centres = lo + (hi - lo) * (torch.arange(bins, dtype=x.dtype) + 0.5) / bins
+    w0 = hist.cumsum(0)
+    m0 = (hist * centres).cumsum(0)
+    w1, m1 = w0[-1] - w0, m0[-1] - m0
+    between = w0 * w1 * (m0 / w0.clamp_min(1) - m1 / w1.clamp_min(1)) ** 2
+    return centres[between.argmax()]
+
+
+def components(mask):
+    """Connected regions (8-neighbours) of a bool mask (H, W) -> int64 labels
+    (H, W), 0 off the mask. Each pixel takes its neighbours' largest label until
+    nothing changes (as many rounds as the longest stroke is long)."""
+    ids = torch.arange(1, mask.numel() + 1, dtype=torch.float32).view(mask.shape) * mask
+    while True:
+        grown = box_max(ids, 3) * mask
+        if torch.equal(grown, ids):
+            return ids.long()
+        ids = grown
+
+
+def region_stats(labels, weight):
+    """labels (H, W), weight (H, W) -> (ids (K,), mass (K,), boxes (K, 4) as
+    top, left, bottom, right inclusive), one row per region."""
+    ids, inverse = labels[labels > 0].unique(return_inverse=True)
+    yy, xx = (labels > 0).nonzero(as_tuple=True)
+    mass = torch.zeros(len(ids)).index_add_(0, inverse, weight[labels > 0])
+    boxes = torch.stack([torch.full((len(ids),), big).scatter_reduce(0, inverse, v, reduce)
+                         for v, big, reduce in [(yy, 10 ** 9, "amin"), (xx, 10 ** 9, "amin"),
+                                                (yy, -1, "amax"), (xx, -1, "amax")]], 1)
+    return ids, mass, boxes
+
+
+def pick_digit(labels, weight, gap=0.25, spread=1.8):
+    """The digit's regions: the heaviest region (one touching the frame's edge
+    counts a quarter: a table or the page's edge), plus regions close to it,
+    a 5's hat or a broken stroke: within gap x its size of the box so far, not
+    stretching the box past spread x its size. -> bool mask (H, W)."""
+    H, W = labels.shape
+    ids, mass, boxes = region_stats(labels, weight)
+    edge = (boxes[:, 0] == 0) | (boxes[:, 1] == 0) | (boxes[:, 2] == H - 1) | (boxes[:, 3] == W - 1)
+    main = int((mass * torch.where(edge, 0.25, 1.0)).argmax())
+    box, size = boxes[main].clone(), (boxes[main, 2:] - boxes[main, :2]).max().item() + 1
+    chosen = {main}
+    changed = True
+    while changed:
+        changed = False
+        for j in range(len(ids)):
+            union = torch.cat([torch.minimum(box[:2], boxes[j, :2]), torch.maximum(box[2:], boxes[j, 2:])])
+            far = max((boxes[j, :2] - box[2:]).max().item(), (box[:2] - boxes[j, 2:]).max().item())
+            if (j not in chosen and far <= gap * size and mass[j] >= 0.02 * mass[main]
+                    and (union[2:] - union[:2]).max().item() + 1 <= spread * size):
+                chosen.add(j), box.copy_(union)
+                changed = True
+    return torch.isin(labels, ids[list(chosen)])
+
+
+def to_mnist_frame(ink):
+    """Ink (h, w) in [0, 1] cropped to the digit -> (28, 28): longest side 20 px
+    (anti-aliased), thickened when thinner than MNIST's strokes, centre of mass
+    on MNIST's, as LeCun et al. built MNIST."""
+    small = resize_longest(ink, MNIST_DIGIT)
+    small = small / small.max().clamp_min(1e-6)
+    for _ in range(2):     # a thin pen on a big page fades when shrunk: widen it towards MNIST's pens
+        if small.sum() < MNIST_INK / 2:
+            small = F.max_pool2d(F.pad(small, (0, 1, 0, 1))[None, None], 2, stride=1)[0, 0]
+    h, w = small.shape
+    yy, xx = torch.arange(h, dtype=small.dtype), torch.arange(w, dtype=small.dtype)
+    total = small.sum()
+    cy, cx = (small.sum(1) * yy).sum() / total, (small.sum(0) * xx).sum() / total
+    top = min(max(round(MNIST_CENTRE - cy.item()), 0), MNIST_SIDE - h)
+    left = min(max(round(MNIST_CENTRE - cx.item()), 0), MNIST_SIDE - w)
+    return F.pad(small, (left, MNIST_SIDE - w - left, top, MNIST_SIDE - h - top))
+
+
+def photo_to_mnist(img, min_contrast=0.08, min_snr=6.0, min_size=0.06):
+    """A grey photo (H, W) float (paper and ink on a [0, 1] scale) -> (28, 28)
+    MNIST-style (light digit on dark, longest side 20 px, centre of mass at
+    MNIST's), or None when there is no digit: no ink min_contrast above the
+    paper and min_snr noise sigmas above it, or ink smaller than min_size of
+    the frame.
+
+    Steps: shrink to PHOTO_SIDE; make the ink bright (dark_ink); subtract the
+    paper's light (remove_light); blur out the pixel noise; threshold at Otsu's
+    level but at least 4 noise sigmas; keep the digit's connected regions
+    (pick_digit); scale its ink to [0, 1] between the paper and the stroke."""
+    img = resize_longest(img.float(), PHOTO_SIDE)
+    if min(img.shape) < MNIST_DIGIT / 2:   # a sliver of a frame: no room for a digit
+        return None
+    if dark_ink(img):
+        img = 1 - img
+    ink = denoise(remove_light(img))
+    paper, sigma = ink.median(), robust_sigma(ink)
+    threshold = max(otsu(ink), paper + 4 * sigma)
+    mask = ink > threshold
+    if not mask.any():
+        return None
+    # regions on a half-size copy: fewer propagation rounds, and a hairline gap stays joined
+    half = box_max(mask.float(), 3)[::2, ::2] > 0
+    weight = F.avg_pool2d(ink[None, None], 2, ceil_mode=True)[0, 0] - paper
+    digit = pick_digit(components(half), weight)
+    digit = F.interpolate(digit[None, None].float(), size=ink.shape, mode="nearest")[0, 0] > 0
+    digit &= mask
+    level = ink[digit].quantile(0.75)
+    rows, cols = digit.nonzero(as_tuple=True)
+    size = max(rows.max() - rows.min(), cols.max() - cols.min()).item() + 1
+    if level - paper < max(min_contrast, min_snr * sigma) or size < min_size * max(img.shape):
+        return None
+    near = box_max(digit.float(), 5) > 0    # the stroke's anti-aliased rim, not other specks
+    soft = ((ink - paper) / (level - paper)).clamp(0, 1) * near
+    crop = soft[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    return to_mnist_frame(crop)
+
+
+def read_photo(path):
+    """An image file -> grey (H, W) float, EXIF rotation applied, the longest
+    side at most 2 x PHOTO_SIDE. Transparent pixels are laid on a backdrop
+    (backdrop), then the colours are projected on the axis along which they
+    vary most (ink_axis)."""
+    from PIL import Image, ImageOps   # a torchvision dependency; imported here, used only here
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
+            img.thumbnail((2 * PHOTO_SIDE, 2 * PHOTO_SIDE))   # resizes RGBA premultiplied
+            rgba = torch.from_numpy(np.asarray(img.convert("RGBA"), dtype=np.float32) / 255)
+    except (OSError, ValueError, Image.DecompressionBombError) as err:
+        raise UserError(f"cannot read {path} as an image: {err}") from None
+    rgb, alpha = rgba[..., :3], rgba[..., 3:]
+    if alpha.min() < 1:
+        rgb = rgb * alpha + backdrop(rgb, alpha) * (1 - alpha)
+    return rgb @ ink_axis(rgb.reshape(-1, 3))
+
+
+LUMA = (0.299, 0.587, 0.114)   # ITU-R 601, Pillow's "L"
+
+
+def backdrop(rgb, alpha):
+    """The colour (3,) under transparent pixels of rgb (H, W, 3), alpha (H, W, 1):
+    the paper's (median opaque colour) when opaque pixels cover most of the
+    frame (a photo with clear corners), else white under a dark drawing and
+    black under a light one (a digit drawn on transparency stays visible)."""
+    if alpha.mean() > 0.5:
+        return rgb[alpha[..., 0] > 0.5].median(0).values
+    drawn = ((rgb @ torch.tensor(LUMA)) * alpha[..., 0]).sum() / alpha.sum().clamp_min(1e-6)
+    return torch.ones(3) if drawn < 0.5 else torch.zeros(3)
+
+
+def ink_axis(colours):
+    """Colours (N, 3) -> weights (3,) summing to 1 in absolute value: the first
+    principal axis of the colours, so a green pen on purple paper of the same
+    brightness still stands out; on grey images it is (1, 1, 1) / 3, the mean
+    of the channels. Luma when the colours do not vary."""
+    centred = colours - colours.mean(0)
+    values, vectors = torch.linalg.eigh(centred.T @ centred)
+    axis = vectors[:, -1]
+    if values[-1] <= 0:
+        return torch.tensor(LUMA)
+    axis = axis if axis.sum() >= 0 else -axis          # brighter stays brighter where it can
+    return axis / axis.abs().sum()
 
 
 def classify_files(model, paths):
-    """PNG/JPEG files -> list of (path, label). Images are read with Pillow
-    (torchvision's own decoders are deprecated since 0.29)."""
-    from PIL import Image   # a torchvision dependency; imported here, used only here
-    batch = []
-    for path in paths:
-        try:
-            with Image.open(path) as img:
-                grey = torch.from_numpy(np.asarray(img.convert("L"), dtype=np.float32) / 255)
-        except (OSError, ValueError) as err:
-            raise UserError(f"cannot read {path} as an image: {err}") from None
-        batch.append(photo_to_mnist(grey))
-    labels = classify(model, torch.stack(batch)) if batch else []
-    return [(p, int(l)) for p, l in zip(paths, labels)]
+    """Image files (PNG, JPEG, ...) -> [(path, label)], label None when the image
+    holds no digit (photo_to_mnist). Read with Pillow (read_photo)."""
+    frames = [photo_to_mnist(read_photo(path)) for path in paths]
+    found = [f for f in frames if f is not None]
+    labels = iter(classify(model, torch.stack(found)).tolist() if found else [])
+    return [(p, None if f is None else next(labels)) for p, f in zip(paths, frames)]
 
 
 # ----------------------------------------------------------------------------
@@ -1333,7 +1601,7 @@ def main(argv=None):
         if command == "classify":
             results = classify_files(load_model(cfg.model_path), images)
             for path, label in results:
-                print(f"{path}: {label}")
+                print(f"{path}: {'no digit found' if label is None else label}")
             return dict(results)
         return train(cfg)
     except UserError as err:

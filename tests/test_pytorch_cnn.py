@@ -596,3 +596,141 @@ def test_bench_runs_against_todays_api(capsys):
     bench_cnn.main(["--repeats", "1"])
     out = capsys.readouterr().out
     assert "classify, batch 1000" in out and "training step, batch 128" in out and "jpeg" in out
+
+
+# ----------------------------------------------------------------------------
+# Photos (classify_files, photo_to_mnist) and plots (plot_gallery, plot_history)
+# ----------------------------------------------------------------------------
+
+def photo(digit, size=(200, 240), box=(40, 60, 150, 150), paper=(0.6, 0.6, 0.6), ink=(0.1, 0.1, 0.1),
+          light=0.0, noise=0.0, seed=0):
+    """A MNIST digit (28, 28) uint8 drawn on paper -> RGB uint8 (H, W, 3): box
+    (top, left, height, width) in px, light: the share of light lost from left
+    to right, noise: Gaussian sigma."""
+    from PIL import Image
+    H, W = size
+    top, left, h, w = box
+    cover = np.zeros((H, W), np.float32)
+    cover[top:top + h, left:left + w] = np.asarray(
+        Image.fromarray(digit).resize((w, h), Image.BILINEAR), np.float32) / 255
+    rgb = np.array(paper) * (1 - cover[..., None]) + np.array(ink) * cover[..., None]
+    rgb *= (1 - light * np.linspace(0, 1, W))[None, :, None]
+    rgb += np.random.default_rng(seed).normal(0, noise, rgb.shape)
+    return (np.clip(rgb, 0, 1) * 255).round().astype(np.uint8)
+
+
+def save_png(tmp_path, name, array, mode=None):
+    from PIL import Image
+    path = tmp_path / name
+    Image.fromarray(array, mode=mode).save(path)
+    return path
+
+
+def first_index(labels, digit):
+    return int((labels == digit).nonzero()[0])
+
+
+def read(model, path):
+    return P.classify_files(model, [path])[0][1]
+
+
+def test_photo_dark_seven_on_grey_paper_with_noise_and_uneven_light(tmp_path, shipped_model, test_set):
+    """issue 16: read as 2 when the fixed threshold kept the whole grey frame."""
+    images, labels = test_set
+    seven = images[first_index(labels, 7), 0].numpy()
+    path = save_png(tmp_path, "seven.png", photo(seven, light=0.5, noise=0.06))
+    assert read(shipped_model, path) == 7
+
+
+def test_photo_black_four_on_transparent_png(tmp_path, shipped_model, test_set):
+    """issue 16: alpha dropped gave an all-black image, read as 1."""
+    images, labels = test_set
+    four = images[first_index(labels, 4), 0].numpy()
+    rgba = np.zeros((120, 100, 4), np.uint8)
+    rgba[..., 3] = np.asarray(P.F.interpolate(torch.from_numpy(four)[None, None].float(),
+                                              size=(120, 100))[0, 0]).astype(np.uint8)
+    grey = P.read_photo(save_png(tmp_path, "four.png", rgba, "RGBA"))
+    assert grey.max() > 0.99 and grey.min() < 0.1     # black ink on a white backdrop
+    assert read(shipped_model, tmp_path / "four.png") == 4
+
+
+def test_photo_blank_page_is_no_digit_found(tmp_path, shipped_model, capsys):
+    blank = photo(np.zeros((28, 28), np.uint8), light=0.4, noise=0.05)
+    path = save_png(tmp_path, "blank.png", blank)
+    assert P.photo_to_mnist(P.read_photo(path)) is None
+    assert read(shipped_model, path) is None
+    P.main(["classify", str(path), "--model-path", str(ROOT / "model.pt")])
+    assert capsys.readouterr().out == f"{path}: no digit found\n"
+
+
+@pytest.mark.parametrize("digit, paper, ink, box", [
+    (3, (0.15, 0.15, 0.2), (0.95, 0.95, 0.9), (40, 60, 150, 150)),    # light on dark: a blackboard
+    (5, (0.95, 0.85, 0.4), (0.1, 0.1, 0.6), (40, 60, 150, 150)),      # blue pen on yellow paper
+    (2, (0.9, 0.9, 0.9), (0.1, 0.1, 0.1), (150, 170, 40, 40)),         # small, in a corner
+])
+def test_photo_polarity_colour_and_placement(tmp_path, shipped_model, test_set, digit, paper, ink, box):
+    images, labels = test_set
+    rgb = photo(images[first_index(labels, digit), 0].numpy(), paper=paper, ink=ink, box=box,
+                light=0.3, noise=0.03)
+    assert read(shipped_model, save_png(tmp_path, "digit.png", rgb)) == digit
+
+
+def test_photo_to_mnist_normalises_like_mnist(test_set):
+    """Longest side 20 px, centre of mass at MNIST's (14, 14), strokes saturated."""
+    images, labels = test_set
+    page = torch.ones(300, 400)
+    page[50:250, 100:200] = 1 - P.F.interpolate(images[:1].float() / 255, size=(200, 100))[0, 0]
+    x = P.photo_to_mnist(page)
+    rows, cols = (x > 0.05).nonzero(as_tuple=True)
+    assert x.shape == (28, 28) and x.max() == 1
+    assert max(rows.max() - rows.min(), cols.max() - cols.min()) + 1 in (20, 21)
+    yy = torch.arange(28.0)
+    assert abs((x.sum(1) * yy).sum() / x.sum() - 14) < 1 and abs((x.sum(0) * yy).sum() / x.sum() - 14) < 1
+
+
+def test_photo_bench_small_seeded_set(tmp_path, shipped_model, test_set):
+    """40 photo-like images of tools/photo_bench.py (every effect, small pages),
+    and 4 blank pages; the full benchmark measures 99 % on 320."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import photo_bench
+    images, labels = test_set
+    cases = photo_bench.make_set(tmp_path, 40, 4, 1, images[:, 0].numpy(), labels.numpy(),
+                                 sizes=(48, 160))
+    accuracy, failures = photo_bench.score(shipped_model, cases)
+    assert accuracy >= 0.9, failures
+
+
+def png_size(path):
+    from PIL import Image
+    with Image.open(path) as img:
+        return img.size
+
+
+def test_gallery_fits_one_screen_and_shows_every_entry(tmp_path, test_set, monkeypatch):
+    """Every SUITE entry titled; a digit's title is its label, "true → predicted" in red when wrong."""
+    import matplotlib.axes
+    import matplotlib.figure
+    images, labels = test_set
+    titles, names = [], []
+    text, suptitle = matplotlib.axes.Axes.text, matplotlib.figure.FigureBase.suptitle
+    monkeypatch.setattr(matplotlib.axes.Axes, "text", lambda self, x, y, s, **kw: titles.append(
+        (s, kw.get("color"))) or text(self, x, y, s, **kw))
+    monkeypatch.setattr(matplotlib.figure.FigureBase, "suptitle", lambda self, text, **kw: names.append(
+        text) or suptitle(self, text, **kw))
+    monkeypatch.setattr(P, "classify", lambda model, x: torch.full((len(x),), 7))  # wrong on non-7s
+    P.plot_gallery(None, images[:8], labels[:8], P.SUITE, 0, tmp_path / "gallery.png")
+    w, h = png_size(tmp_path / "gallery.png")
+    assert w <= 1600 and h <= 1000
+    assert all(any(t.startswith(name) for t in names) for name in P.SUITE)
+    expected = [(str(y), "black") if y == 7 else (f"{y} → 7", "red") for y in labels[:8].tolist()]
+    assert titles == expected * len(P.SUITE)
+
+
+def test_training_curves_bounded_with_and_without_scored_epochs(tmp_path):
+    history = [dict(epoch=e, train_loss=1 / e) for e in range(1, 151)]
+    for h in history[-10:]:
+        h.update(val_clean=0.99 + h["epoch"] * 1e-5, val_mean=0.98, val_worst=0.87)
+    for name, hist in [("scored.png", history), ("unscored.png", history[:20])]:
+        P.plot_history(hist, tmp_path / name)
+        w, h = png_size(tmp_path / name)
+        assert w <= 1600 and h <= 1000

@@ -1,0 +1,227 @@
+"""Accuracy of `pytorch_cnn.py classify` on photo-like images of digits (a
+benchmark that prints, not a timed test).
+
+    .venv/bin/python tools/photo_bench.py [--n 300] [--blank 20] [--seed 0]
+        [--model-path model.pt] [--out results/photo_bench] [--keep]
+
+Each image is one digit, a MNIST test digit (upscaled, put on paper) or a
+DejaVu font digit, drawn with seeded random effects: any size and aspect, the
+digit small, large or off-centre, dark-on-light or light-on-dark, grey or
+coloured paper, a light gradient or a soft shadow, blur, sensor noise, and
+saved as PNG, JPEG or a transparent PNG (digit in the alpha channel). `--blank`
+adds pages without a digit, which must come back as "no digit found". The
+images go through `classify_files`, exactly the path of the `classify`
+command. Prints the accuracy, every failure with its effects, and the failure
+count per effect; --keep leaves the images in --out to look at.
+"""
+import argparse
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import pytorch_cnn as P  # noqa: E402
+
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT_NAMES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf",
+              "DejaVuSansMono.ttf", "DejaVuSansCondensed-Oblique.ttf", "DejaVuSans-Oblique.ttf")
+
+
+def fonts():
+    """The DejaVu fonts installed here; Pillow's built-in default font if none."""
+    found = [FONT_DIR / name for name in FONT_NAMES if (FONT_DIR / name).exists()]
+    return [str(p) for p in found] or [None]
+
+
+def font_digit(digit, font, rng):
+    """Digit drawn in `font` (a path, or None: Pillow's default), slightly
+    rotated -> (h, w) float ink coverage in [0, 1], cropped to the ink."""
+    size = 120
+    face = ImageFont.truetype(font, size) if font else ImageFont.load_default(size=size)
+    canvas = Image.new("L", (2 * size, 2 * size), 0)
+    ImageDraw.Draw(canvas).text((size // 2, size // 4), str(digit), fill=255, font=face)
+    canvas = canvas.rotate(rng.uniform(-10, 10), resample=Image.BILINEAR)
+    return crop_to_ink(np.asarray(canvas, dtype=np.float32) / 255)
+
+
+def crop_to_ink(m):
+    rows, cols = np.nonzero(m > 0.05)
+    return m[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+
+
+def resize(m, h, w):
+    return np.asarray(Image.fromarray(m.astype(np.float32), mode="F").resize((w, h), Image.BILINEAR))
+
+
+def place(ink, rng, sizes=(64, 700)):
+    """Ink (h, w) -> (page (H, W) coverage, tags): a page of random size (short
+    side in `sizes`) and aspect; the digit 25-90 % of its short side, stretched 0.8-1.25 wide,
+    anywhere on it."""
+    short = int(rng.integers(*sizes))
+    aspect = rng.uniform(0.6, 1.7)
+    H, W = (short, int(short * aspect)) if rng.random() < 0.5 else (int(short * aspect), short)
+    frac = rng.uniform(0.25, 0.9)
+    h = max(int(frac * min(H, W)), 10)
+    w = max(int(h * ink.shape[1] / ink.shape[0] * rng.uniform(0.8, 1.25)), 3)
+    w = min(w, W - 2)
+    page = np.zeros((H, W), np.float32)
+    top, left = int(rng.integers(1, H - h)), int(rng.integers(1, W - w))
+    page[top:top + h, left:left + w] = np.clip(resize(ink, h, w), 0, 1)
+    tags = ["small"] if frac < 0.4 else []
+    if abs((top + h / 2) / H - 0.5) > 0.2 or abs((left + w / 2) / W - 0.5) > 0.2:
+        tags.append("off-centre")
+    return page, tags
+
+
+def lighting(H, W, rng):
+    """A multiplicative light field (H, W) in (0, 1] and its tag: flat, a linear
+    gradient (down to 45 %), or a soft-edged shadow (down to 50 %)."""
+    kind = rng.choice(["flat", "gradient", "shadow"])
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    if kind == "flat":
+        return np.ones((H, W), np.float32), []
+    angle = rng.uniform(0, 2 * np.pi)
+    t = (np.cos(angle) * xx / W + np.sin(angle) * yy / H)
+    t = (t - t.min()) / (t.max() - t.min() + 1e-6)
+    if kind == "gradient":
+        return 1 - rng.uniform(0.25, 0.55) * t, ["gradient"]
+    edge = rng.uniform(0.3, 0.7)
+    softness = rng.uniform(0.05, 0.2)
+    shadow = 1 / (1 + np.exp(-(t - edge) / softness))
+    return 1 - rng.uniform(0.3, 0.5) * shadow, ["shadow"]
+
+
+def paper_and_ink(rng):
+    """(paper RGB, ink RGB, tags) in [0, 1]: grey or coloured paper, either polarity."""
+    tags = []
+    if rng.random() < 0.4:
+        paper = rng.uniform([0.55, 0.55, 0.3], [1.0, 1.0, 0.9])[rng.permutation(3)]
+        tags.append("coloured paper")
+    else:
+        paper = np.full(3, rng.uniform(0.55, 1.0))
+        tags.append("grey paper" if paper[0] < 0.85 else "white paper")
+    ink = rng.uniform(0.0, 0.25, 3) if rng.random() < 0.7 else np.eye(3)[rng.integers(3)] * 0.6
+    if rng.random() < 0.3:   # light-on-dark: a blackboard, a screen, an inverted scan
+        paper, ink = 1 - paper, 1 - ink
+        tags.append("light on dark")
+    return paper.astype(np.float32), ink.astype(np.float32), tags
+
+
+def render(page, rng, fmt):
+    """Coverage (H, W) -> (PIL image, tags): paper, ink, light, blur, noise."""
+    paper, ink, tags = paper_and_ink(rng)
+    light, light_tags = lighting(*page.shape, rng)
+    rgb = (paper * (1 - page[..., None]) + ink * page[..., None]) * light[..., None]
+    if rng.random() < 0.4:
+        radius = rng.uniform(0.5, 2.0) * max(page.shape) / 300
+        rgb = np.asarray(to_pil(rgb).filter(ImageFilter.GaussianBlur(radius)), np.float32) / 255
+        tags.append("blur")
+    sigma = rng.choice([0.0, 0.03, 0.08])
+    if sigma:
+        rgb = rgb + rng.normal(0, sigma, rgb.shape)
+        tags.append("noise")
+    return to_pil(rgb), tags + light_tags + [fmt]
+
+
+def to_pil(rgb):
+    return Image.fromarray((np.clip(rgb, 0, 1) * 255).round().astype(np.uint8))
+
+
+def transparent(page, rng):
+    """A digit on a transparent PNG: the ink colour everywhere, coverage in alpha."""
+    colour = (0, 0, 0) if rng.random() < 0.7 else tuple(int(c) for c in rng.integers(0, 255, 3))
+    rgba = np.zeros(page.shape + (4,), np.uint8)
+    rgba[..., :3] = colour
+    rgba[..., 3] = (page * 255).round().astype(np.uint8)
+    return Image.fromarray(rgba, mode="RGBA"), ["alpha png"]
+
+
+def save(img, path, fmt, rng):
+    if fmt == "jpeg":
+        img.save(path, quality=int(rng.integers(30, 90)))
+    else:
+        img.save(path)
+
+
+def make_set(out, n, blank, seed, images, labels, sizes=(64, 700)):
+    """Write n digit images and `blank` empty pages into `out`, short sides in `sizes` px.
+    -> [(path, true label or None, tags)]."""
+    rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    font_files, cases = fonts(), []
+    for i in range(n + blank):
+        if i >= n:
+            ink, label, tags = np.zeros((10, 10), np.float32), None, ["blank page"]
+        elif i % 2:
+            font = font_files[int(rng.integers(len(font_files)))]
+            label = int(rng.integers(10))
+            ink, tags = font_digit(label, font, rng), ["font " + Path(font or "default").stem]
+        else:
+            k = int(rng.integers(len(images)))
+            ink = crop_to_ink(images[k].astype(np.float32) / 255)
+            label, tags = int(labels[k]), ["mnist"]
+        page, place_tags = place(ink, rng, sizes)
+        if i >= n:
+            place_tags = []
+        fmt = rng.choice(["png", "jpeg", "alpha"], p=[0.45, 0.4, 0.15])
+        if fmt == "alpha" and i < n:
+            img, more = transparent(page, rng)
+            fmt = "png"
+        else:
+            fmt = "png" if fmt == "alpha" else fmt
+            img, more = render(page, rng, fmt)
+        path = out / f"{i:04d}.{'jpg' if fmt == 'jpeg' else 'png'}"
+        save(img, path, fmt, rng)
+        cases.append((path, label, tags + place_tags + more))
+    return cases
+
+
+def score(model, cases):
+    """-> (accuracy, failures [(path, truth, got, tags)])."""
+    results = P.classify_files(model, [c[0] for c in cases])
+    failures = [(path, truth, got, tags)
+                for (path, truth, tags), (_, got) in zip(cases, results) if got != truth]
+    return 1 - len(failures) / max(len(cases), 1), failures
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=300, help="digit images (default: 300)")
+    parser.add_argument("--blank", type=int, default=20, help="pages without a digit (default: 20)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds every draw (default: 0)")
+    parser.add_argument("--model-path", default=str(ROOT / "model.pt"))
+    parser.add_argument("--out", default=None,
+                        help="folder for the images (default: a temporary folder)")
+    parser.add_argument("--keep", action="store_true", help="keep the images after scoring")
+    args = parser.parse_args(argv)
+    images, labels = P.load_mnist(ROOT / "data", train=False)
+    out = Path(args.out or tempfile.mkdtemp(prefix="photo_bench_"))
+    try:
+        cases = make_set(out, args.n, args.blank, args.seed, images[:, 0].numpy(), labels.numpy())
+        accuracy, failures = score(P.load_model(args.model_path), cases)
+    finally:
+        if not args.keep:
+            shutil.rmtree(out, ignore_errors=True)
+    print(f"photo benchmark, seed {args.seed}: {args.n} digits + {args.blank} blank pages")
+    print(f"accuracy: {accuracy:.1%} ({len(cases) - len(failures)}/{len(cases)} right; goal >= 97 %)")
+    for path, truth, got, tags in failures:
+        show = lambda v: "no digit" if v is None else v   # noqa: E731
+        print(f"  {path.name}: {show(truth)} read as {show(got)}  [{', '.join(tags)}]")
+    seen = Counter(t for c in cases for t in c[2])
+    failed = Counter(t for f in failures for t in f[3])
+    if failures:
+        print("failures per effect (failed / images with it):")
+        for tag, count in failed.most_common():
+            print(f"  {tag:28s} {count:3d} / {seen[tag]}")
+    return {"accuracy": accuracy, "failures": failures}
+
+
+if __name__ == "__main__":
+    main()
