@@ -109,6 +109,21 @@ def test_robustness_curves_and_plot(tmp_path, digits, monkeypatch):
     assert (tmp_path / "robustness.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_robustness_marks_modelled_families_and_draws_library_bars(tmp_path, digits):
+    """The plot takes the modelled families; library_bars draws one bar per model
+    and entry of the library suite (tools/library_check.py)."""
+    import robustness
+    pytest.importorskip("kornia", reason="tools-only dependency: pip install -r requirements-dev.txt")
+    import library_check as L
+    result = {"MyNet": {"rotation": [1.0, 0.5], "gaussian noise": [1.0, 0.2]}}
+    robustness.plot(result, (0.0, 1.0), tmp_path / "r.png", columns=2, modelled=("rotation",))
+    suite = L.entries()[:4]
+    library = {"MyNet": {e.name: 0.5 for e in suite}, "FCNet": {e.name: 0.25 for e in suite}}
+    robustness.library_bars(library, suite, tmp_path / "bars.png")
+    for name in ("r.png", "bars.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_template_recipe_trains_a_baseline():
     import robustness
     images, labels = P.load_mnist(ROOT / "data", train=False)

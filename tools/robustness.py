@@ -2,13 +2,17 @@
 the lab's FCNet and SimpleCNN. Writes pytorch_cnn_robustness.png.
 
     .venv/bin/python tools/robustness.py [--n 1000] [--out pytorch_cnn_robustness.png]
+        [--library-out results/robustness_library.png]
 
 The baselines are trained by the template's recipe (clean images, Adam, 2
 epochs) when baselines/<name>.pt is missing, about a minute on 2 cores; they
 are neither graded nor zipped. The families come from tools/unseen_check.py,
 so the curves show what training never saw; each strength of each family
 draws from its own generator (seeded from the family's position), so every
-model sees the same images.
+model sees the same images. Grey panels: the families modelled in training
+since the suite was fixed (unseen_check.MODELLED_SINCE). --library-out draws
+the library suite (tools/library_check.py) as bars, default and harsher
+setting per transform (its settings are not one strength scale).
 """
 import argparse
 import sys
@@ -23,6 +27,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import pytorch_cnn as P  # noqa: E402
 import unseen_check as U  # noqa: E402
 
+BASELINES = ROOT / "baselines"             # the baselines' weights (<class name>.pt)
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)   # 0: the family's mildest form, 1: its heaviest
 
 
@@ -72,29 +77,77 @@ def curves(models, x, y, strengths=STRENGTHS):
     return result
 
 
-def plot(result, strengths, path, columns=6):
-    """One panel per family: accuracy (%) against strength, a line per model."""
+def plot(result, strengths, path, columns=5, modelled=U.MODELLED_SINCE):
+    """One panel per family: accuracy (%) against strength, a line per model.
+    Families in `modelled` (a counterpart in the training augmentation since the
+    suite was fixed) get grey panels; the rest make the held-out mean."""
     plt = P.pyplot()
     families = list(next(iter(result.values())))
     rows = -(-len(families) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 1.9 * rows),
-                             sharex=True, sharey=True)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.0 * columns, 2.3 * rows + 1.0),
+                             sharex=True, sharey=True, squeeze=False)
     for ax, family in zip(axes.flat, families):
         for name, accs in result.items():
-            ax.plot(strengths, [100 * a for a in accs[family]], "o-", ms=3, label=name)
-        ax.set_title(family, fontsize=8)
-        ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=7)
+            ax.plot(strengths, [100 * a for a in accs[family]], "o-", ms=4, label=name)
+        seen = family in modelled
+        ax.set_title(family + (" (modelled)" if seen else ""), fontsize=10, color="dimgray" if seen else "black")
+        ax.set_facecolor("#e8e8e8" if seen else "white")
+        ax.grid(alpha=0.4)
+        ax.tick_params(labelsize=9)
     for ax in axes.flat[len(families):]:
         ax.axis("off")
-    axes.flat[0].set_ylim(0, 100)
-    axes.flat[0].legend(fontsize=7, loc="lower left")
-    fig.supxlabel("strength (0: mildest, 1: heaviest a person can still read)", fontsize=9)
-    fig.supylabel("accuracy (%)", fontsize=9)
-    fig.suptitle("Unseen degradations (tools/unseen_check.py): MyNet and the lab's baselines",
-                 fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    axes.flat[0].set_ylim(0, 102)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    top = 1 - 0.75 / fig.get_figheight()            # room above the panels for the title and legend
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=10, frameon=False,
+               bbox_to_anchor=(0.5, top + 0.35 / fig.get_figheight()))
+    n_modelled = sum(f in modelled for f in families)
+    fig.suptitle(f"Unseen suite (tools/unseen_check.py), {len(families)} families: accuracy against strength. "
+                 f"Grey: the {n_modelled} families modelled in training since the suite was fixed; "
+                 f"white: the {len(families) - n_modelled} held-out ones", fontsize=11,
+                 y=1 - 0.08 / fig.get_figheight(), va="top")
+    fig.supxlabel("strength (0: mildest, 1: heaviest a person can still read)", fontsize=10)
+    fig.supylabel("accuracy (%)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, top))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def library_bars(result, suite, path):
+    """The library suite (tools/library_check.py), one bar per model and entry:
+    result {model name: {entry name: accuracy}}, suite its entries; two panels,
+    default and harsher settings; unreadable entries' names in grey."""
+    plt = P.pyplot()
+    settings = ("default", "harsher")
+    makes = list(dict.fromkeys(e.transform.make for e in suite))
+    readable = {e.name: e.readable for e in suite}
+    fig, axes = plt.subplots(1, 2, figsize=(15, 0.32 * len(makes) + 1.8), sharey=True)
+    height = 0.8 / len(result)
+    for ax, setting in zip(axes, settings):
+        for k, (model, accs) in enumerate(result.items()):
+            ys = [i + (k - (len(result) - 1) / 2) * height for i in range(len(makes))]
+            ax.barh(ys, [100 * accs[f"{m} ({setting})"] for m in makes], height=height, label=model)
+        ax.set_title(f"{setting} setting", fontsize=11)
+        ax.set_xlim(0, 100)
+        ax.grid(axis="x", alpha=0.4)
+        ax.set_xlabel("accuracy (%)", fontsize=10)
+    axes[0].set_yticks(range(len(makes)))
+    axes[0].set_yticklabels(makes, fontsize=9)
+    axes[0].invert_yaxis()
+    for ax, setting in zip(axes, settings):
+        for i, m in enumerate(makes):
+            if not readable[f"{m} ({setting})"]:
+                ax.text(1, i, "unreadable", fontsize=8, va="center", color="dimgray", style="italic")
+    handles, labels = axes[0].get_legend_handles_labels()
+    top = 1 - 0.9 / fig.get_figheight()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=10, frameon=False,
+               bbox_to_anchor=(0.5, top + 0.4 / fig.get_figheight()))
+    fig.suptitle("Library suite (tools/library_check.py): kornia and torchvision transforms at their "
+                 "default and a harsher setting", fontsize=11, y=1 - 0.08 / fig.get_figheight(), va="top")
+    fig.tight_layout(rect=(0, 0, 1, top))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
@@ -102,17 +155,29 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-path", default=str(ROOT / "model.pt"))
-    parser.add_argument("--baselines-dir", default=str(ROOT / "baselines"))
+    parser.add_argument("--baselines-dir", default=str(BASELINES))
     parser.add_argument("--n", type=int, default=1000, help="test images per point (default: 1000)")
     parser.add_argument("--out", default=str(ROOT / "pytorch_cnn_robustness.png"))
+    parser.add_argument("--library-out", default=str(ROOT / "results" / "robustness_library.png"),
+                        help="bars of the library suite (tools/library_check.py); '' for none")
     parser.add_argument("--seed", type=int, default=0, help="seeds the baselines' training")
     args = parser.parse_args(argv)
-    models = {"MyNet": P.load_model(args.model_path)}
-    for cls in (P.SimpleCNN, P.FCNet):
-        models[cls.__name__] = baseline(cls, args.baselines_dir, ROOT / "data", args.seed)
-    images, labels = P.load_mnist(ROOT / "data", train=False)
-    result = curves(models, images[:args.n].float() / 255, labels[:args.n])
+    try:
+        models = {"MyNet": P.load_model(args.model_path)}
+        for cls in (P.SimpleCNN, P.FCNet):
+            models[cls.__name__] = baseline(cls, args.baselines_dir, ROOT / "data", args.seed)
+        x, y = U.test_images(args.n)
+    except P.UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    result = curves(models, x, y)
     plot(result, STRENGTHS, args.out)
+    if args.library_out:
+        import library_check as L   # needs kornia (requirements-dev.txt)
+        suite = L.entries()
+        library = {name: L.library_accuracy(model, x, y, suite) for name, model in models.items()}
+        library_bars(library, suite, args.library_out)
+        print(f"wrote {args.library_out}")
     for name, families in result.items():
         mean = sum(sum(a) for a in families.values()) / sum(len(a) for a in families.values())
         print(f"{name:10s} mean accuracy over {len(families)} families x {len(STRENGTHS)} strengths: {mean:.2%}")
