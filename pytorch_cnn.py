@@ -66,9 +66,9 @@ class Config:
     data_dir: str = knob("data", "holds mnist/ (shipped) and MNIST/raw/ (unpacked)")
     npz_path: str = knob("full-mnist.npz", "the NumPy lab's data file, written by the `data` command")
     model_path: str = knob("model.pt", "where the best checkpoint's state_dict is written")
-    history_path: str = knob("pytorch_cnn_history.json", "per-epoch losses and accuracies")
-    gallery_path: str = knob("pytorch_cnn_gallery.png", "`evaluate`: degraded test digits, labelled")
-    curves_path: str = knob("pytorch_cnn_training.png", "`evaluate`: the training curves")
+    history_path: str = knob("results/pytorch_cnn_history.json", "per-epoch losses and accuracies")
+    gallery_path: str = knob("results/pytorch_cnn_gallery.png", "`evaluate`: degraded test digits, labelled")
+    curves_path: str = knob("results/pytorch_cnn_training.png", "`evaluate`: the training curves")
     dry_run: bool = knob(False, "5 batches of one epoch on 200 validation images; writes nothing")
 
 

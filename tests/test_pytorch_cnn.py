@@ -536,7 +536,7 @@ def test_shipped_model_survives_heavy_noise(shipped_model, test_set, name, minim
 
 def test_evaluate_prints_table_and_writes_plots(tmp_path, capsys):
     cfg = P.Config(model_path=str(ROOT / "model.pt"), data_dir=str(ROOT / "data"),
-                   history_path=str(ROOT / "pytorch_cnn_history.json"),
+                   history_path=str(ROOT / "results" / "pytorch_cnn_history.json"),
                    gallery_path=str(tmp_path / "gallery.png"), curves_path=str(tmp_path / "curves.png"))
     suite = {"clean": [], "read noise": P.SUITE["read noise"]}
     metrics = P.evaluate(cfg, suite)

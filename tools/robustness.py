@@ -1,10 +1,10 @@
 """Accuracy against strength for every family of the unseen suite: MyNet beside
-the lab's FCNet and SimpleCNN. Writes pytorch_cnn_robustness.png.
+the lab's FCNet and SimpleCNN. Writes results/pytorch_cnn_robustness.png.
 
-    .venv/bin/python tools/robustness.py [--n 1000] [--out pytorch_cnn_robustness.png]
+    .venv/bin/python tools/robustness.py [--n 1000] [--out results/pytorch_cnn_robustness.png]
 
 The baselines are trained by the template's recipe (clean images, Adam, 2
-epochs) when baselines/<name>.pt is missing, about a minute on 2 cores; they
+epochs) when results/baselines/<name>.pt is missing, about a minute on 2 cores; they
 are neither graded nor zipped. The families come from tools/unseen_check.py,
 so the curves show what training never saw; each strength of each family
 draws from its own generator (seeded from the family's position), so every
@@ -102,9 +102,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-path", default=str(ROOT / "model.pt"))
-    parser.add_argument("--baselines-dir", default=str(ROOT / "baselines"))
+    parser.add_argument("--baselines-dir", default=str(ROOT / "results" / "baselines"))
     parser.add_argument("--n", type=int, default=1000, help="test images per point (default: 1000)")
-    parser.add_argument("--out", default=str(ROOT / "pytorch_cnn_robustness.png"))
+    parser.add_argument("--out", default=str(ROOT / "results" / "pytorch_cnn_robustness.png"))
     parser.add_argument("--seed", type=int, default=0, help="seeds the baselines' training")
     args = parser.parse_args(argv)
     models = {"MyNet": P.load_model(args.model_path)}
