@@ -10,14 +10,24 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 RAW    := data/MNIST/raw/train-images-idx3-ubyte
 NPZ    := full-mnist.npz
+# `make` rebuilds everything here, git-ignored; the committed model.pt, PNGs and
+# results/ change only by `make ship`, so a clone stays clean after `make`.
+BUILD  := build
+NUMPY_PNGS := numpy_nn_training.png numpy_nn_classification.png
+BUILT_NUMPY := $(addprefix $(BUILD)/,$(NUMPY_PNGS))
+BUILT_MODEL := $(BUILD)/model.pt $(BUILD)/pytorch_cnn_history.json
+BUILT_PLOTS := $(BUILD)/pytorch_cnn_gallery.png $(BUILD)/pytorch_cnn_training.png $(BUILD)/pytorch_cnn_robustness.png
+COMPARISON := $(BUILD)/comparison.md
 
 .DEFAULT_GOAL := all
-.PHONY: all help install data train-numpy train-cnn train-cnn-full evaluate test zip check compat bench clean
+.PHONY: all help install data train-numpy train-cnn train-cnn-full evaluate-build compare ship evaluate test zip check compat bench clean
+# A recipe that fails leaves no half-written target behind to count as done.
+.DELETE_ON_ERROR:
 
-all: data train-numpy train-cnn evaluate zip ## main job: data, NumPy training, CNN training, evaluation, zip
+all: data train-numpy train-cnn evaluate-build zip compare ## main job: rebuild all in build/, compare with the shipped files, zip the shipped ones
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "error: no python3.10 to python3.13 found (3.11 preferred): install one, or make PYTHON=/path/to/python3.1x" >&2; exit 1; }
@@ -33,16 +43,56 @@ $(RAW) $(NPZ) &: | $(STAMP)
 
 data: $(RAW) $(NPZ) ## verify data/mnist/*.gz, unpack to data/MNIST/raw, write full-mnist.npz (offline)
 
-train-numpy: data ## train the NumPy MLP (4 vs 9), write numpy_nn_*.png
-	$(PY) numpy_nn.py
+train-numpy: $(BUILT_NUMPY) ## train the NumPy MLP (4 vs 9), write build/numpy_nn_*.png
 
-train-cnn: data ## train MyNet, --preset quick (what `make` runs), write model.pt
-	$(PY) pytorch_cnn.py train --preset quick
+$(BUILT_NUMPY) &: numpy_nn.py $(NPZ) | $(STAMP)
+	$(PY) numpy_nn.py --out-dir $(BUILD)
 
-train-cnn-full: data ## train MyNet, --preset full (the shipped model.pt; start it in the background)
-	$(PY) pytorch_cnn.py train --preset full
+# Training writes into $(BUILD)/partial/ and moves the files into place when it
+# ends: an interrupted run leaves $(BUILD)/model.pt as it was, so the next `make`
+# trains again instead of taking a half-trained model for done.
+define train_cnn
+@mkdir -p $(BUILD)/partial
+$(PY) pytorch_cnn.py train --preset $(1) --model-path $(BUILD)/partial/model.pt \
+    --history-path $(BUILD)/partial/pytorch_cnn_history.json
+mv $(BUILD)/partial/model.pt $(BUILD)/partial/pytorch_cnn_history.json $(BUILD)/
+endef
 
-evaluate: data ## model.pt on the clean, SUITE, unseen and library test sets; gallery, curves, robustness plots, results/failures.png
+train-cnn: $(BUILT_MODEL) ## train MyNet, --preset quick (what `make` runs), write build/model.pt
+
+$(BUILT_MODEL) &: pytorch_cnn.py $(RAW) | $(STAMP)
+	$(call train_cnn,quick)
+
+train-cnn-full: data ## train MyNet, --preset full (how model.pt was made), write build/model.pt; `make ship` ships it
+	$(call train_cnn,full)
+
+evaluate-build: $(BUILT_PLOTS) ## build/model.pt on the clean and SUITE test sets; its gallery, curves, robustness plot
+
+$(BUILT_PLOTS) &: $(BUILT_MODEL) tools/robustness.py tools/unseen_check.py
+	$(PY) pytorch_cnn.py evaluate --model-path $(BUILD)/model.pt \
+	    --history-path $(BUILD)/pytorch_cnn_history.json \
+	    --gallery-path $(BUILD)/pytorch_cnn_gallery.png --curves-path $(BUILD)/pytorch_cnn_training.png
+	$(PY) tools/robustness.py --model-path $(BUILD)/model.pt --out $(BUILD)/pytorch_cnn_robustness.png
+
+$(COMPARISON): $(BUILD)/model.pt model.pt tools/score_runs.py | $(RAW)
+	$(PY) tools/score_runs.py model.pt $(BUILD)/model.pt > $@.tmp
+	mv $@.tmp $@
+
+compare: $(BUILT_NUMPY) $(COMPARISON) ## how build/ compares with the shipped files (test-set accuracies in %)
+	@echo "make built into $(BUILD)/ (git-ignored): $(notdir $(BUILT_NUMPY) $(BUILT_MODEL) $(BUILT_PLOTS))"
+	@for f in $(NUMPY_PNGS); do \
+	    if cmp -s $(BUILD)/$$f $$f; then echo "  $(BUILD)/$$f: identical to the shipped $$f"; \
+	    else echo "  $(BUILD)/$$f: differs from the shipped $$f"; fi; done
+	@cat $(COMPARISON)
+	@echo "submission.zip holds the shipped files; \`make ship\` replaces them with $(BUILD)/'s"
+
+ship: $(BUILT_NUMPY) $(BUILT_MODEL) $(BUILT_PLOTS) ## copy build/ over model.pt, the NumPy PNGs and results/, then zip
+	cp $(BUILD)/model.pt $(BUILT_NUMPY) .
+	cp $(BUILD)/pytorch_cnn_history.json $(BUILT_PLOTS) results/
+	@echo "shipped $(BUILD)/: model.pt, $(NUMPY_PNGS) and results/ replaced (\`git diff --stat\`, then commit)"
+	$(PY) tools/make_zip.py submission.zip
+
+evaluate: data ## the shipped model.pt on the clean, SUITE, unseen and library test sets; rewrites results/'s plots and failures.png
 	$(PY) pytorch_cnn.py evaluate
 	$(PY) tools/unseen_check.py
 	$(PY) tools/library_check.py --failures results/failures.png
@@ -51,7 +101,7 @@ evaluate: data ## model.pt on the clean, SUITE, unseen and library test sets; ga
 test: data ## run the test suite (CI runs exactly this)
 	$(PY) -m pytest -q tests
 
-zip: $(STAMP) ## build submission.zip (the graded files at its root)
+zip: $(STAMP) ## build submission.zip from the shipped graded files (at its root)
 	$(PY) tools/make_zip.py submission.zip
 
 check: zip data ## emulate the grader on submission.zip in a clean folder
@@ -65,5 +115,5 @@ bench: data ## figures: NumPy vs PyTorch training step, classify throughput, the
 	$(PY) tools/bench_cnn.py
 	$(PY) tools/bench_submission.py
 
-clean: ## remove derived files (keeps data/mnist, model.pt and the PNGs)
-	rm -rf data/MNIST $(NPZ) submission.zip .pytest_cache __pycache__ tests/__pycache__ tools/__pycache__
+clean: ## remove derived files and build/ (keeps data/mnist, model.pt, the PNGs and results/)
+	rm -rf $(BUILD) data/MNIST $(NPZ) submission.zip .pytest_cache __pycache__ tests/__pycache__ tools/__pycache__

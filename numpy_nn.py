@@ -420,12 +420,16 @@ def load_data(path, class_a, class_b):
         raise ValueError(f"need two different digits, got {class_a} twice")
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path} not found: run `make data` first")
-    with np.load(path) as data:
-        missing = {"x_train", "y_train", "x_test", "y_test"} - set(data.files)
-        if missing:
-            raise ValueError(f"{path} lacks {sorted(missing)}: rerun `make data`")
-        x_train, y_train = _two_digits(data["x_train"], data["y_train"], class_a, class_b)
-        x_test, y_test = _two_digits(data["x_test"], data["y_test"], class_a, class_b)
+    try:
+        with np.load(path) as data:
+            arrays = {key: data[key] for key in data.files}
+    except Exception:  # truncated, garbage, pickled: np.load has no one error type for a bad file
+        raise ValueError(f"{path} is damaged or not an npz: delete it and run `make data`") from None
+    missing = {"x_train", "y_train", "x_test", "y_test"} - set(arrays)
+    if missing:
+        raise ValueError(f"{path} lacks {sorted(missing)}: rerun `make data`")
+    x_train, y_train = _two_digits(arrays["x_train"], arrays["y_train"], class_a, class_b)
+    x_test, y_test = _two_digits(arrays["x_test"], arrays["y_test"], class_a, class_b)
     mean, std = x_train.mean(), x_train.std()
     return (x_train - mean) / std, y_train, (x_test - mean) / std, y_test
 
@@ -654,17 +658,20 @@ def plot_classification(images, labels, predictions, digits, path, per_class=96,
 # Command line.
 
 
-def add_knobs(parser, config):
-    """One `--flag` per field of the dataclass `config`, its help ending in the
-    default: `--flag/--no-flag` for a bool, several values for a tuple."""
+def add_knobs(parser, config, names=None):
+    """One `--flag` per field of the dataclass `config` (those in `names` only,
+    when given), its help ending in the default: `--flag/--no-flag` for a bool,
+    several values for a tuple."""
     for f in fields(config):
+        if names is not None and f.name not in names:
+            continue
         flag, default = "--" + f.name.replace("_", "-"), f.default
         options = dict(f.metadata, default=default)
         options["help"] = f"{options['help']} (default: {default})"
         if isinstance(default, bool):      # not BooleanOptionalAction: Python 3.8 lacks it
             parser.add_argument(flag, action="store_true", **options)
             parser.add_argument("--no-" + flag[2:], dest=f.name, action="store_false",
-                                help=argparse.SUPPRESS)
+                                help=f"turn {flag} off" if default else argparse.SUPPRESS)
         elif isinstance(default, tuple):
             parser.add_argument(flag, type=type(default[0]), **{"nargs": "+", **options})
         else:

@@ -68,9 +68,9 @@ class Config:
     data_dir: str = knob("data", "holds mnist/ (shipped) and MNIST/raw/ (unpacked)")
     npz_path: str = knob("full-mnist.npz", "the NumPy lab's data file, written by the `data` command")
     model_path: str = knob("model.pt", "where the best checkpoint's state_dict is written")
-    history_path: str = knob("pytorch_cnn_history.json", "per-epoch losses and accuracies")
-    gallery_path: str = knob("pytorch_cnn_gallery.png", "`evaluate`: degraded test digits, labelled")
-    curves_path: str = knob("pytorch_cnn_training.png", "`evaluate`: the training curves")
+    history_path: str = knob("results/pytorch_cnn_history.json", "per-epoch losses and accuracies")
+    gallery_path: str = knob("results/pytorch_cnn_gallery.png", "`evaluate`: degraded test digits, labelled")
+    curves_path: str = knob("results/pytorch_cnn_training.png", "`evaluate`: the training curves")
     dry_run: bool = knob(False, "5 batches of one epoch on 200 validation images; writes nothing")
 
 
@@ -143,9 +143,10 @@ def load_mnist(root, train):
     unpack_shipped_mnist(root)
     try:
         ds = torchvision.datasets.MNIST(str(root), train=train, download=True)
-    except Exception as err:  # no shipped copy and no network, broken files ...
-        raise UserError(f"cannot load MNIST from {root}: {err}. Run `make data`; "
-                        f"without data/mnist/ torchvision needs internet access") from None
+    except Exception as err:  # no shipped copy and no network, broken unpacked files ...
+        raise UserError(f"cannot load MNIST from {root} ({type(err).__name__}): delete "
+                        f"{Path(root) / 'MNIST'} and run `make data` (without {Path(root) / 'mnist'}/, "
+                        f"torchvision downloads it and needs internet access)") from None
     return ds.data.unsqueeze(1), ds.targets
 
 
@@ -154,9 +155,15 @@ def write_npz(root, path):
     x_test (10000, 28, 28) uint8, y_test (10000,). Written atomically."""
     (x_tr, y_tr), (x_te, y_te) = load_mnist(root, True), load_mnist(root, False)
     tmp = Path(str(path) + ".tmp.npz")
-    np.savez_compressed(tmp, x_train=x_tr[:, 0].numpy(), y_train=y_tr.numpy(),
-                        x_test=x_te[:, 0].numpy(), y_test=y_te.numpy())
-    os.replace(tmp, path)
+    try:
+        np.savez_compressed(tmp, x_train=x_tr[:, 0].numpy(), y_train=y_tr.numpy(),
+                            x_test=x_te[:, 0].numpy(), y_test=y_te.numpy())
+        os.replace(tmp, path)
+    except OSError as err:   # a missing folder, no permission, a full disk
+        raise UserError(f"cannot write {path} ({err.strerror or type(err).__name__}): "
+                        f"choose a writable --npz-path or free some disk space") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def split_train_val(n, val_size, seed):
@@ -1132,18 +1139,31 @@ def load_model(path, device="cpu"):
     """Build MyNet through the grader's hook and load `path` as the grader does
     (weights_only=True, strict). A missing or broken file raises UserError."""
     path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path} not found: train it with `make train-cnn` "
-                        f"or restore it with `git checkout -- {path.name}`")
+    fix = ("restore model.pt with `git checkout -- model.pt` or train one "
+           "(`make train-cnn` writes build/model.pt)")
+    if not path.is_file():
+        raise UserError(f"{path} not found: {fix}")
     model = get_model_class(None)[0]()
     try:
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    except Exception as err:  # truncated zip, pickle garbage, wrong architecture ...
-        reason = str(err).splitlines()[0][:200]
-        raise UserError(f"{path} is not a loadable MyNet state_dict ({type(err).__name__}: "
-                        f"{reason}): retrain with `make train-cnn` or restore it with "
-                        f"`git checkout -- {path.name}`") from None
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip, pickle garbage (KeyError, EOFError ...), a whole model
+        raise UserError(f"{path} is truncated or not a saved state_dict (torch.load raised "
+                        f"{type(err).__name__}): {fix}") from None
+    try:
+        model.load_state_dict(state)
+    except Exception as err:  # another architecture: not a dict, missing, unexpected or resized tensors
+        raise UserError(f"{path} does not fit {type(model).__name__} ({state_dict_mismatch(err)}): "
+                        f"{fix}") from None
     return model.to(device).eval()
+
+
+def state_dict_mismatch(err):
+    """load_state_dict's error -> what did not fit, one line: its message lists one
+    kind of mismatch per line ('Missing key(s) in state_dict: "a", ...'), of which
+    the first three kinds are kept, without the key lists."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()] or [type(err).__name__]
+    kinds = [line.split(":")[0] for line in lines[1:4]]
+    return "; ".join(kinds) if kinds else lines[0].rstrip(".")
 
 
 def pyplot():
@@ -1519,20 +1539,33 @@ def classify_files(model, paths):
 # Command line
 # ----------------------------------------------------------------------------
 
-COMMANDS = ("train", "evaluate", "classify", "data")
+# Each command: what it does, and the Config fields it takes (None: every field
+# but NOT_TRAINING, so a new training knob needs no entry here).
+COMMANDS = {
+    "train": ("train MyNet, write model.pt and its history (no command means train)", None),
+    "evaluate": ("model.pt on the clean and SUITE test sets: a table, the gallery and the curves",
+                 ("model_path", "history_path", "gallery_path", "curves_path", "test_seed",
+                  "data_dir", "device")),
+    "classify": ("label PNG/JPEG photos of digits with model.pt", ("model_path",)),
+    "data": ("unpack the shipped MNIST offline, write the NumPy lab's npz", ("data_dir", "npz_path")),
+}
+NOT_TRAINING = ("gallery_path", "curves_path", "test_seed", "npz_path")
 
 
-def add_knobs(parser, config):
-    """One `--flag` per field of the dataclass `config`, its help ending in the
-    default: `--flag/--no-flag` for a bool, several values for a tuple."""
+def add_knobs(parser, config, names=None):
+    """One `--flag` per field of the dataclass `config` (those in `names` only,
+    when given), its help ending in the default: `--flag/--no-flag` for a bool,
+    several values for a tuple."""
     for f in fields(config):
+        if names is not None and f.name not in names:
+            continue
         flag, default = "--" + f.name.replace("_", "-"), f.default
         options = dict(f.metadata, default=default)
         options["help"] = f"{options['help']} (default: {default})"
         if isinstance(default, bool):      # not BooleanOptionalAction: Python 3.8 lacks it
             parser.add_argument(flag, action="store_true", **options)
             parser.add_argument("--no-" + flag[2:], dest=f.name, action="store_false",
-                                help=argparse.SUPPRESS)
+                                help=f"turn {flag} off" if default else argparse.SUPPRESS)
         elif isinstance(default, tuple):
             parser.add_argument(flag, type=type(default[0]), **{"nargs": "+", **options})
         else:
@@ -1540,50 +1573,71 @@ def add_knobs(parser, config):
 
 
 def config_problem(cfg):
-    """A sentence naming the first invalid Config value, or None."""
-    checks = [(cfg.epochs > 0 and cfg.batch_size > 0 and cfg.val_size > 0 and cfg.val_epochs > 0,
-               "--epochs, --batch-size, --val-size and --val-epochs must be positive"),
-              (cfg.lr > 0 and cfg.weight_decay >= 0, "--lr must be positive, --weight-decay non-negative"),
-              (0 < cfg.warmup < 1, f"--warmup must lie in (0, 1), got {cfg.warmup}"),
-              (0 <= cfg.label_smoothing < 1 and 0 <= cfg.clean_fraction <= 1,
-               "--label-smoothing must lie in [0, 1), --clean-fraction in [0, 1]"),
-              (cfg.ops_per_image > 0, "--ops-per-image must be positive"),
-              (0 <= cfg.primitives <= 1, f"--primitives must lie in [0, 1], got {cfg.primitives}")]
-    problem = next((message for ok, message in checks if not ok), None)
-    if problem is None:
-        try:
-            ops = camera_ops(cfg.camera_ops)
-        except UserError as err:
-            return str(err)
-        if cfg.ops_per_image > len(ops):
-            problem = f"--ops-per-image {cfg.ops_per_image} is more than the {len(ops)} camera ops"
-    return problem
+    """A sentence naming the first invalid Config value by its flag, or None."""
+    rules = [("epochs", cfg.epochs > 0, "be positive"),
+             ("batch_size", cfg.batch_size > 0, "be positive"),
+             ("val_size", cfg.val_size > 0, "be positive"),
+             ("val_epochs", cfg.val_epochs > 0, "be positive"),
+             ("lr", cfg.lr > 0, "be positive"),
+             ("weight_decay", cfg.weight_decay >= 0, "be non-negative"),
+             ("warmup", 0 < cfg.warmup < 1, "lie in (0, 1)"),
+             ("label_smoothing", 0 <= cfg.label_smoothing < 1, "lie in [0, 1)"),
+             ("clean_fraction", 0 <= cfg.clean_fraction <= 1, "lie in [0, 1]"),
+             ("ops_per_image", cfg.ops_per_image > 0, "be positive"),
+             ("primitives", 0 <= cfg.primitives <= 1, "lie in [0, 1]")]
+    for name, ok, rule in rules:
+        if not ok:
+            return f"--{name.replace('_', '-')} must {rule}, got {getattr(cfg, name)}"
+    try:
+        ops = camera_ops(cfg.camera_ops)
+    except UserError as err:
+        return str(err)
+    if cfg.ops_per_image > len(ops):
+        return f"--ops-per-image {cfg.ops_per_image} is more than the {len(ops)} camera ops"
+    return None
+
+
+def build_parser():
+    """-> (the parser of `pytorch_cnn.py COMMAND ...`, {command: its subparser})."""
+    parser = argparse.ArgumentParser(prog="pytorch_cnn.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    subparsers = {}
+    for command, (summary, names) in COMMANDS.items():
+        sub = subparsers[command] = commands.add_parser(command, help=summary, description=summary)
+        if command == "train":
+            names = [f.name for f in fields(Config) if f.name not in NOT_TRAINING]
+            sub.add_argument("--preset", choices=PRESETS, default="quick",
+                             help="named settings: " + "; ".join(
+                                 f"{name}: {preset or 'the defaults'}" for name, preset in PRESETS.items())
+                             + " (default: quick)")
+        add_knobs(sub, Config, names)
+        if command == "classify":
+            sub.add_argument("images", nargs="+", help="PNG or JPEG files")
+    return parser, subparsers
 
 
 def parse_args(argv):
     """-> (command, Config, image paths). No command means train, as in the
-    template. A --preset sets defaults; flags given override them."""
+    template; a word that is neither a flag nor a command is an error. A
+    --preset sets train's defaults; flags given override them."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv.pop(0) if argv and argv[0] in COMMANDS else "train"
-    parser = argparse.ArgumentParser(
-        prog=f"pytorch_cnn.py {command}", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", choices=PRESETS, default="quick",
-                        help="named settings: " + "; ".join(
-                            f"{name}: {preset or 'the defaults'}" for name, preset in PRESETS.items())
-                        + " (default: quick)")
-    add_knobs(parser, Config)
-    if command == "classify":
-        parser.add_argument("images", nargs="+", help="PNG or JPEG files")
-    preset = PRESETS[parser.parse_known_args(argv)[0].preset]
-    parser.set_defaults(**preset)
+    parser, subparsers = build_parser()
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "train")
+    if argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        parser.error(f"unknown command {argv[0]!r}: use one of {', '.join(COMMANDS)} "
+                     f"(none means train)")
+    known = parser.parse_known_args(argv)[0]
+    if known.command == "train":
+        subparsers["train"].set_defaults(**PRESETS[known.preset])
     args = vars(parser.parse_args(argv))
-    args.pop("preset")
-    images = args.pop("images", [])
+    command, images = args.pop("command"), args.pop("images", [])
+    args.pop("preset", None)
     cfg = Config(**args)
     problem = config_problem(cfg)
     if problem:
-        parser.error(problem)   # prints the usage and the problem, exits with status 2
+        subparsers[command].error(problem)   # prints the usage and the problem, exits with status 2
     return command, cfg, images
 
 
@@ -1603,7 +1657,10 @@ def main(argv=None):
             for path, label in results:
                 print(f"{path}: {'no digit found' if label is None else label}")
             return dict(results)
-        return train(cfg)
+        metrics = train(cfg)
+        if not cfg.dry_run:
+            print(f"wrote {cfg.model_path} (the best checkpoint) and {cfg.history_path}")
+        return metrics
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -25,8 +25,8 @@ def test_set():
 
 
 @pytest.fixture(scope="module")
-def shipped_model():
-    return P.load_model(ROOT / "model.pt")
+def shipped_model(committed_model_path):
+    return P.load_model(committed_model_path)
 
 
 def g(seed=0):
@@ -536,8 +536,8 @@ def test_no_command_means_train():
 
 # ---------------------------------------------------------------- the shipped model
 
-def test_shipped_model_loads_like_the_grader(shipped_model, test_set):
-    state = torch.load(ROOT / "model.pt", weights_only=True)
+def test_shipped_model_loads_like_the_grader(shipped_model, test_set, committed_model_path):
+    state = torch.load(committed_model_path, weights_only=True)
     assert all(t.device.type == "cpu" for t in state.values())
     images, labels = test_set
     accuracy = (P.classify(shipped_model, images[:1000].float() / 255) == labels[:1000]).float().mean()
@@ -554,9 +554,9 @@ def test_shipped_model_survives_heavy_noise(shipped_model, test_set, name, minim
     assert accuracy >= minimum
 
 
-def test_evaluate_prints_table_and_writes_plots(tmp_path, capsys):
-    cfg = P.Config(model_path=str(ROOT / "model.pt"), data_dir=str(ROOT / "data"),
-                   history_path=str(ROOT / "pytorch_cnn_history.json"),
+def test_evaluate_prints_table_and_writes_plots(tmp_path, capsys, committed_model_path):
+    cfg = P.Config(model_path=str(committed_model_path), data_dir=str(ROOT / "data"),
+                   history_path=str(ROOT / "results" / "pytorch_cnn_history.json"),
                    gallery_path=str(tmp_path / "gallery.png"), curves_path=str(tmp_path / "curves.png"))
     suite = {"clean": [], "read noise": P.SUITE["read noise"]}
     metrics = P.evaluate(cfg, suite)

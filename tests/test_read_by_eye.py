@@ -58,7 +58,7 @@ def test_score_compares_the_reader_and_the_model(tmp_path, capsys):
 
 
 def test_the_recorded_reading_scores_below_the_model():
-    """baselines/cheap-camera-by-eye.txt is a valid reading of the default 80 images."""
+    """results/baselines/cheap-camera-by-eye.txt is a valid reading of the default 80 images."""
     x, y = R.sample("cheap camera", 80, seed=7)
-    reader = R.read_answers(ROOT / "baselines" / "cheap-camera-by-eye.txt", 80)
+    reader = R.read_answers(ROOT / "results" / "baselines" / "cheap-camera-by-eye.txt", 80)
     assert 0.3 < (reader == y).float().mean() < (P.classify(P.load_model(ROOT / "model.pt"), x) == y).float().mean()

@@ -3,6 +3,7 @@ bad files, tools/check_submission.py grades a zip like the upload system, a
 broken model.pt fails with one clear line, an interrupted save keeps model.pt."""
 import io
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,6 +24,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import check_submission  # noqa: E402
 import make_zip  # noqa: E402
 import pytorch_cnn  # noqa: E402
+from conftest import committed_bytes  # noqa: E402
 
 FAST = ["--n-clean", "1000"]   # a short but full check
 
@@ -55,14 +57,11 @@ def fake_root(tmp_path):
 
 @pytest.fixture
 def real_root(tmp_path):
-    """Copies of the repository's graded files (training may replace model.pt meanwhile)."""
-    missing = [name for name in make_zip.FILES if not (ROOT / name).is_file()]
-    if missing:
-        pytest.skip(f"the repository lacks {', '.join(missing)} (run `make train-numpy` / `make train-cnn`)")
+    """Copies of the committed graded files (not what training or `make ship` left)."""
     root = tmp_path / "real"
     root.mkdir()
     for name in make_zip.FILES:
-        shutil.copy(ROOT / name, root / name)
+        (root / name).write_bytes(committed_bytes(name))
     return root
 
 
@@ -85,9 +84,12 @@ def error_lines(text):
 
 # -------------------- make_zip: layout, reproducibility
 
-def test_both_tools_name_the_same_files():
-    assert make_zip.FILES == check_submission.FILES
-    assert len(set(make_zip.FILES)) == 5
+def test_the_graded_files_and_first_line_are_defined_once_in_tools():
+    definitions = {name: [p.name for p in sorted((ROOT / "tools").glob("*.py"))
+                          if re.search(rf"^(def )?{name}\b(\(| =)", p.read_text(), re.M)]
+                   for name in ("FILES", "first_line")}
+    assert definitions == {"FILES": ["check_submission.py"], "first_line": ["check_submission.py"]}
+    assert make_zip.FILES is check_submission.FILES and len(set(make_zip.FILES)) == 5
 
 
 def test_zip_holds_exactly_the_files_at_the_root_reproducibly(fake_root, tmp_path, capsys):
@@ -141,7 +143,7 @@ def test_make_zip_refuses_a_broken_png(fake_root, tmp_path, capsys, damage, mess
     assert len(errors) == 1
     assert errors[0].startswith("error: numpy_nn_classification.png") and message in errors[0]
     assert "make train-numpy" in errors[0]
-    assert out.read_bytes() == b"the previous zip"     # a refused build leaves the old zip alone
+    assert not out.exists()     # a refused build leaves no old zip to upload by mistake
 
 
 def renamed_key(state):

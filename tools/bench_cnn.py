@@ -91,4 +91,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except P.UserError as err:   # a missing or broken model or data file: one line, no traceback
+        sys.exit(f"error: {err}")

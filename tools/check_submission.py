@@ -42,7 +42,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# The graded files: the same tuple as make_zip.FILES (a test keeps them equal).
+# The graded files, in their order in the zip: make_zip and compat import this tuple.
 FILES = ("numpy_nn.py", "numpy_nn_training.png", "numpy_nn_classification.png",
          "pytorch_cnn.py", "model.pt")
 SCRIPTS = ("numpy_nn", "pytorch_cnn")
@@ -60,7 +60,8 @@ ATOL = 1e-3   # the template prints its values to 4 decimals (1.3333)
 
 
 def first_line(err, limit=160):
-    """'TypeName: first sentence of the message', at most `limit` characters."""
+    """'TypeName: first sentence of the message', at most `limit` characters
+    (the tools' one-line error reports use it)."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     text = lines[0].split(". ")[0].rstrip(".") if lines else ""
     return f"{type(err).__name__}: {text}"[:limit]
@@ -397,7 +398,7 @@ def load_submitted_model(pc, folder, report):
         report.fail("get_model_class", f"get_model_class(None)[0]() raised {first_line(err)}")
         return None
     path = Path(folder) / "model.pt"
-    fix = "retrain with `make train-cnn` or `git checkout -- model.pt`, then `make zip`"
+    fix = "restore it with `git checkout -- model.pt` and `make zip`, or ship a retrained one: `make ship`"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
@@ -466,8 +467,8 @@ def check_classify(pc, model, data, n_clean, min_accuracy, report):
     report.ok("classify", "returns a (B,) int64 tensor and leaves its input as it was")
     line = f"{clean:.2%} on {len(y):,} MNIST test images (minimum {min_accuracy:.0%})"
     if clean < min_accuracy:
-        report.fail("clean accuracy", f"{line}: the model is untrained or broken; retrain with "
-                                      f"`make train-cnn`")
+        report.fail("clean accuracy", f"{line}: the model is untrained or broken; retrain and "
+                                      f"ship it with `make ship`")
     else:
         report.ok("clean accuracy", line)
 

@@ -27,18 +27,20 @@ import warnings
 import zipfile
 from pathlib import Path
 
+from check_submission import FILES, first_line  # noqa: E402 (standard library only)
+
 ROOT = Path(__file__).resolve().parents[1]
 
-# The graded files, in their order in the zip, and what to do when one is bad.
-FILES = ("numpy_nn.py", "numpy_nn_training.png", "numpy_nn_classification.png",
-         "pytorch_cnn.py", "model.pt")
+# What to do when a graded file (check_submission.FILES) is bad.
 FIXES = {
     "numpy_nn.py": "restore it with `git checkout -- numpy_nn.py`",
-    "numpy_nn_training.png": "run `make train-numpy` (or `git checkout -- numpy_nn_training.png`)",
-    "numpy_nn_classification.png": "run `make train-numpy` "
-                                   "(or `git checkout -- numpy_nn_classification.png`)",
+    "numpy_nn_training.png": "restore it with `git checkout -- numpy_nn_training.png` "
+                             "(`make train-numpy` rebuilds it in build/, `make ship` ships that)",
+    "numpy_nn_classification.png": "restore it with `git checkout -- numpy_nn_classification.png` "
+                                   "(`make train-numpy` rebuilds it in build/, `make ship` ships that)",
     "pytorch_cnn.py": "restore it with `git checkout -- pytorch_cnn.py`",
-    "model.pt": "retrain with `make train-cnn` or `git checkout -- model.pt`",
+    "model.pt": "restore it with `git checkout -- model.pt` "
+                "(`make train-cnn` retrains it in build/, `make ship` ships that)",
 }
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)   # the earliest time a zip can hold
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -62,13 +64,6 @@ def read_files(root):
         else:
             problems.append(f"error: {name} is missing in {root}: {FIXES[name]}")
     return contents, problems
-
-
-def first_line(err, limit=160):
-    """'TypeName: first sentence of the message', at most `limit` characters."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    text = lines[0].split(". ")[0].rstrip(".") if lines else ""
-    return f"{type(err).__name__}: {text}"[:limit]
 
 
 def python_problem(name, source):
@@ -190,7 +185,9 @@ def write_zip(entries, path):
 
 def build(root, output):
     """Validate the graded files in `root` and zip them to `output`.
-    -> output Path. Raises SubmissionError listing every problem."""
+    -> output Path. Raises SubmissionError listing every problem. A previous
+    `output` is removed first: a refused build leaves no old zip to upload."""
+    Path(output).unlink(missing_ok=True)
     contents, problems = read_files(root)
     problems += validate(contents)
     if problems:
@@ -219,7 +216,7 @@ def main(argv=None):
     except SubmissionError as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
-        print(f"{args.output} not written", file=sys.stderr)
+        print(f"{args.output} not written (nor kept from an earlier build)", file=sys.stderr)
         return 1
     data = path.read_bytes()
     with zipfile.ZipFile(path) as zf:

@@ -14,7 +14,7 @@ which images each got wrong.
 The images: the first 2,000 test digits degraded by the entry as `evaluate`
 seeds it (test_seed + the entry's index), then n of them picked at random by
 a generator seeded --seed, so that a reader does not see them in test-set
-order. baselines/cheap-camera-by-eye.txt holds one reading (README: Goals).
+order. results/baselines/cheap-camera-by-eye.txt holds one reading (README: Goals).
 """
 import argparse
 import sys
@@ -102,4 +102,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except P.UserError as err:   # a missing or broken model or data file: one line, no traceback
+        sys.exit(f"error: {err}")

@@ -1,11 +1,11 @@
 """Accuracy against strength for every family of the unseen suite: MyNet beside
-the lab's FCNet and SimpleCNN. Writes pytorch_cnn_robustness.png.
+the lab's FCNet and SimpleCNN. Writes results/pytorch_cnn_robustness.png.
 
-    .venv/bin/python tools/robustness.py [--n 1000] [--out pytorch_cnn_robustness.png]
+    .venv/bin/python tools/robustness.py [--n 1000] [--out results/pytorch_cnn_robustness.png]
         [--library-out results/robustness_library.png]
 
 The baselines are trained by the template's recipe (clean images, Adam, 2
-epochs) when baselines/<name>.pt is missing, about a minute on 2 cores; they
+epochs) when results/baselines/<name>.pt is missing, about a minute on 2 cores; they
 are neither graded nor zipped. The families come from tools/unseen_check.py,
 so the curves show what training never saw; each strength of each family
 draws from its own generator (seeded from the family's position), so every
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import pytorch_cnn as P  # noqa: E402
 import unseen_check as U  # noqa: E402
 
-BASELINES = ROOT / "baselines"             # the baselines' weights (<class name>.pt)
+BASELINES = ROOT / "results" / "baselines"   # the baselines' weights (<class name>.pt)
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)   # 0: the family's mildest form, 1: its heaviest
 
 
@@ -157,7 +157,7 @@ def main(argv=None):
     parser.add_argument("--model-path", default=str(ROOT / "model.pt"))
     parser.add_argument("--baselines-dir", default=str(BASELINES))
     parser.add_argument("--n", type=int, default=1000, help="test images per point (default: 1000)")
-    parser.add_argument("--out", default=str(ROOT / "pytorch_cnn_robustness.png"))
+    parser.add_argument("--out", default=str(ROOT / "results" / "pytorch_cnn_robustness.png"))
     parser.add_argument("--library-out", default=str(ROOT / "results" / "robustness_library.png"),
                         help="bars of the library suite (tools/library_check.py); '' for none")
     parser.add_argument("--seed", type=int, default=0, help="seeds the baselines' training")

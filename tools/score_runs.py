@@ -49,6 +49,12 @@ def main(argv=None):
     parser.add_argument("models", nargs="+", help="state_dict files of MyNet")
     parser.add_argument("--json", help="also write {model: scores} here")
     args = parser.parse_args(argv)
+    for path in args.models:
+        if not Path(path).is_file():
+            wildcard = "*" in path or "?" in path   # the shell passes a pattern that matched nothing
+            raise P.UserError(f"no file matches {path}: train the README's runs into logs/ first, "
+                              f"or name model files (model.pt build/model.pt)" if wildcard
+                              else f"{path} not found: name saved state_dict files")
     test = P.load_mnist(ROOT / "data", train=False)
     print("| model | " + " | ".join(COLUMNS) + " | minutes |")
     print("|---" * (len(COLUMNS) + 2) + "|")
@@ -64,4 +70,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except P.UserError as err:   # a missing or broken model or data file: one line, no traceback
+        sys.exit(f"error: {err}")

@@ -702,4 +702,7 @@ def main(argv=None):
     return accuracy
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except P.UserError as err:   # a missing or broken model or data file: one line, no traceback
+        sys.exit(f"error: {err}")

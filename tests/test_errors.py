@@ -1,0 +1,213 @@
+"""Errors a user can fix are one line naming the problem and the fix; each
+command's --help shows what it takes; `make` builds into build/ and leaves the
+committed files alone."""
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import numpy_nn  # noqa: E402
+import pytorch_cnn as P  # noqa: E402
+
+
+def run_tool(*args, cwd):
+    """Run a script of the repository as a user does. -> CompletedProcess."""
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def assert_one_error_line(proc, *words):
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("error:"), proc.stderr
+    assert all(word in lines[0] for word in words), lines[0]
+
+
+# -------------------- tools: a missing model is one line
+
+def test_score_runs_on_a_pattern_that_matched_nothing(tmp_path):
+    proc = run_tool(ROOT / "tools" / "score_runs.py", "logs/*.pt", cwd=tmp_path)
+    assert_one_error_line(proc, "logs/*.pt", "logs/")
+
+
+def test_unseen_check_on_a_missing_model(tmp_path):
+    proc = run_tool(ROOT / "tools" / "unseen_check.py", "--model", "/nope", cwd=tmp_path)
+    assert_one_error_line(proc, "/nope not found", "git checkout -- model.pt")
+
+
+# -------------------- broken data and model files
+
+def saved(obj):
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def good_npz_bytes():
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, x_train=np.zeros((4, 28, 28), np.uint8), y_train=np.arange(4),
+                        x_test=np.zeros((4, 28, 28), np.uint8), y_test=np.arange(4))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("content", [
+    pytest.param(lambda: b"\x80\x04garbage" * 50, id="pickle-garbage"),
+    pytest.param(lambda: good_npz_bytes()[:300], id="truncated"),
+    pytest.param(lambda: b"PK\x03\x04" + bytes(500), id="zeroed-zip"),
+])
+def test_numpy_nn_on_a_damaged_npz_says_make_data(tmp_path, content):
+    path = tmp_path / "full-mnist.npz"
+    path.write_bytes(content())
+    with pytest.raises(SystemExit) as exit_info:
+        numpy_nn.main(["--data", str(path)])
+    message = str(exit_info.value.code)
+    assert message.startswith("error:") and "\n" not in message
+    assert "make data" in message and "allow_pickle" not in message and str(path) in message
+
+
+def renamed_keys(state):
+    return {"renamed." + k: v for k, v in state.items()}
+
+
+@pytest.mark.parametrize("content, problem", [
+    pytest.param(lambda: saved(P.cpu_state_dict(P.MyNet()))[:2000], "is truncated or not a saved state_dict",
+                 id="truncated"),
+    pytest.param(lambda: b"\x80\x04garbage" * 50, "is truncated or not a saved state_dict", id="garbage"),
+    pytest.param(lambda: saved(renamed_keys(P.cpu_state_dict(P.MyNet()))),
+                 "does not fit MyNet (Missing key(s) in state_dict; Unexpected key(s) in state_dict)",
+                 id="other-architecture"),
+    pytest.param(lambda: saved(torch.zeros(3)), "does not fit MyNet (Expected state_dict to be dict-like",
+                 id="a-tensor"),
+])
+def test_broken_model_is_named_without_torchs_message(tmp_path, content, problem):
+    path = tmp_path / "model.pt"
+    path.write_bytes(content())
+    with pytest.raises(P.UserError) as err:
+        P.load_model(path)
+    message = str(err.value)
+    assert message.startswith(f"{path} {problem}") and "\n" not in message, message
+    assert message.endswith("(`make train-cnn` writes build/model.pt)"), message   # whole, not cut
+
+
+# -------------------- the command line
+
+def parse_error(capsys, argv):
+    """The error line argparse prints for pytorch_cnn.py argv."""
+    with pytest.raises(SystemExit) as exit_info:
+        P.parse_args(argv)
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_a_bad_value_names_its_flag_only(capsys):
+    line = parse_error(capsys, ["--epochs", "-3"])
+    assert line == "pytorch_cnn.py train: error: --epochs must be positive, got -3"
+
+
+def test_a_mistyped_command_lists_the_commands(capsys):
+    line = parse_error(capsys, ["evalute"])
+    assert "unknown command 'evalute'" in line and "train, evaluate, classify, data" in line
+
+
+def help_of(capsys, argv, parse=P.parse_args):
+    with pytest.raises(SystemExit) as exit_info:
+        parse(argv)
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command, takes, not_taken", [
+    ("classify", ["--model-path", "images"], ["--epochs", "--data-dir", "--gallery-path", "--preset"]),
+    ("evaluate", ["--model-path", "--gallery-path", "--test-seed", "--data-dir"], ["--epochs", "--bf16", "--preset"]),
+    ("data", ["--data-dir", "--npz-path"], ["--model-path", "--epochs"]),
+    ("train", ["--epochs", "--preset", "--model-path", "--no-bf16"], ["--gallery-path", "--npz-path"]),
+])
+def test_each_command_shows_only_what_it_takes(capsys, command, takes, not_taken):
+    out = help_of(capsys, [command, "--help"])
+    assert all(flag in out for flag in takes) and not any(flag in out for flag in not_taken), out
+
+
+def test_help_lists_the_commands_and_how_to_turn_flags_off(capsys):
+    out = help_of(capsys, ["--help"])
+    assert all(command in out for command in P.COMMANDS)
+    assert "--no-bf16" in help_of(capsys, ["train", "--help"])
+    assert "--no-deskew" in help_of(capsys, ["--help"], numpy_nn.parse_args)
+
+
+def test_other_commands_keep_the_defaults_of_what_they_do_not_take():
+    command, cfg, images = P.parse_args(["classify", "--model-path", "m.pt", "a.png"])
+    assert (command, cfg.model_path, images) == ("classify", "m.pt", ["a.png"])
+    assert cfg == P.Config(model_path="m.pt")
+
+
+# -------------------- make: builds into build/, the committed files stay
+
+def fake_checkout(tmp_path):
+    """The Makefile with every file its rules read, installed and unpacked, by
+    their names only: `make -n` prints what would run without running it."""
+    root = tmp_path / "repo"
+    for name in ("Makefile", "requirements.txt", "numpy_nn.py", "pytorch_cnn.py", "model.pt",
+                 "numpy_nn_training.png", "numpy_nn_classification.png", "full-mnist.npz",
+                 ".venv/.installed", "data/MNIST/raw/train-images-idx3-ubyte", "tools/robustness.py",
+                 "tools/unseen_check.py", "tools/score_runs.py"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("")
+    shutil.copy(ROOT / "Makefile", root / "Makefile")
+    return root
+
+
+def make_n(root, *targets):
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    proc = subprocess.run(["make", "-n", "PYTHON=python3", *targets], cwd=root, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_make_writes_only_into_build_and_the_zip(tmp_path):
+    root = fake_checkout(tmp_path)
+    commands = make_n(root)
+    assert "pytorch_cnn.py train --preset quick --model-path build/partial/model.pt" in commands
+    assert "numpy_nn.py --out-dir build" in commands and "make_zip.py submission.zip" in commands
+    for flag in ("--model-path", "--history-path", "--out-dir", "--out", "--gallery-path", "--curves-path"):
+        for value in commands.split(f"{flag} ")[1:]:
+            written = value.split()[0]
+            assert written.startswith("build/"), f"{flag} {written}"
+    assert "cp " not in commands and "mv build/" in commands
+
+
+def test_a_second_make_trains_nothing(tmp_path):
+    root = fake_checkout(tmp_path)
+    built = ("numpy_nn_training.png", "numpy_nn_classification.png", "model.pt",
+             "pytorch_cnn_history.json", "pytorch_cnn_gallery.png", "pytorch_cnn_training.png",
+             "pytorch_cnn_robustness.png", "comparison.md")
+    (root / "build").mkdir()
+    for name in built:   # written after their sources, as a first `make` leaves them
+        (root / "build" / name).write_text("")
+    commands = make_n(root)
+    assert not any(run in commands for run in ("pytorch_cnn.py train", "numpy_nn.py", "evaluate --model-path"))
+    (root / "pytorch_cnn.py").write_text("# changed")
+    assert "pytorch_cnn.py train --preset quick" in make_n(root)
+
+
+def test_build_is_ignored_by_git():
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    proc = subprocess.run(["git", "check-ignore", "-q", "build/model.pt"], cwd=ROOT, timeout=60)
+    assert proc.returncode == 0
+
+
+def test_make_ship_copies_the_build_over_the_committed_files(tmp_path):
+    root = fake_checkout(tmp_path)
+    commands = make_n(root, "ship")
+    assert "cp build/model.pt build/numpy_nn_training.png build/numpy_nn_classification.png ." in commands
+    assert "make_zip.py submission.zip" in commands
+
