@@ -20,7 +20,7 @@ BUILT_PLOTS := $(BUILD)/pytorch_cnn_gallery.png $(BUILD)/pytorch_cnn_training.pn
 COMPARISON := $(BUILD)/comparison.md
 
 .DEFAULT_GOAL := all
-.PHONY: all help install data train-numpy train-cnn train-cnn-full evaluate-build compare ship evaluate test zip check compat bench clean
+.PHONY: all help install data train-numpy train-cnn train-cnn-base evaluate-build compare ship evaluate test zip check compat bench clean
 # A recipe that fails leaves no half-written target behind to count as done.
 .DELETE_ON_ERROR:
 
@@ -58,13 +58,15 @@ $(PY) pytorch_cnn.py train --preset $(1) --model-path $(BUILD)/partial/model.pt 
 mv $(BUILD)/partial/model.pt $(BUILD)/partial/pytorch_cnn_history.json $(BUILD)/
 endef
 
-train-cnn: $(BUILT_MODEL) ## train MyNet, --preset quick (what `make` runs), write build/model.pt
+train-cnn: $(BUILT_MODEL) ## train MyNet as model.pt was made (--preset full: fine-tune results/mynet-base.pt), write build/model.pt
 
-$(BUILT_MODEL) &: pytorch_cnn.py $(RAW) | $(STAMP)
-	$(call train_cnn,quick)
-
-train-cnn-full: data ## train MyNet, --preset full (how model.pt was made), write build/model.pt; `make ship` ships it
+$(BUILT_MODEL) &: pytorch_cnn.py results/mynet-base.pt $(RAW) | $(STAMP)
 	$(call train_cnn,full)
+
+train-cnn-base: data ## train the base from scratch (--preset base, 150 epochs: hours on 2 cores), write build/mynet-base.pt
+	@mkdir -p $(BUILD)
+	$(PY) pytorch_cnn.py train --preset base --model-path $(BUILD)/mynet-base.pt \
+	    --history-path $(BUILD)/mynet-base_history.json
 
 evaluate-build: $(BUILT_PLOTS) ## build/model.pt on the clean and SUITE test sets; its gallery, curves, robustness plot
 

@@ -153,7 +153,7 @@ def fake_checkout(tmp_path):
     """The Makefile with every file its rules read, installed and unpacked, by
     their names only: `make -n` prints what would run without running it."""
     root = tmp_path / "repo"
-    for name in ("Makefile", "requirements.txt", "numpy_nn.py", "pytorch_cnn.py", "model.pt",
+    for name in ("Makefile", "requirements.txt", "requirements-dev.txt", "results/mynet-base.pt", "numpy_nn.py", "pytorch_cnn.py", "model.pt",
                  "numpy_nn_training.png", "numpy_nn_classification.png", "full-mnist.npz",
                  ".venv/.installed", "data/MNIST/raw/train-images-idx3-ubyte", "tools/robustness.py",
                  "tools/unseen_check.py", "tools/score_runs.py"):
@@ -175,7 +175,7 @@ def make_n(root, *targets):
 def test_make_writes_only_into_build_and_the_zip(tmp_path):
     root = fake_checkout(tmp_path)
     commands = make_n(root)
-    assert "pytorch_cnn.py train --preset quick --model-path build/partial/model.pt" in commands
+    assert "pytorch_cnn.py train --preset full --model-path build/partial/model.pt" in commands
     assert "numpy_nn.py --out-dir build" in commands and "make_zip.py submission.zip" in commands
     for flag in ("--model-path", "--history-path", "--out-dir", "--out", "--gallery-path", "--curves-path"):
         for value in commands.split(f"{flag} ")[1:]:
@@ -195,7 +195,7 @@ def test_a_second_make_trains_nothing(tmp_path):
     commands = make_n(root)
     assert not any(run in commands for run in ("pytorch_cnn.py train", "numpy_nn.py", "evaluate --model-path"))
     (root / "pytorch_cnn.py").write_text("# changed")
-    assert "pytorch_cnn.py train --preset quick" in make_n(root)
+    assert "pytorch_cnn.py train --preset full" in make_n(root)
 
 
 def test_build_is_ignored_by_git():
