@@ -29,7 +29,8 @@ def data():
 
 @pytest.fixture(scope="module")
 def matrix(data):
-    """Every case of the loader matrix on this Python, two at a time (about 30 s on 2 idle cores)."""
+    """Every case of the loader matrix on this Python, two at a time (its time
+    on 2 cores: docs/compatibility.md)."""
     missing = [f for f in compat.FILES if not (ROOT / f).is_file()]
     if missing:
         pytest.skip(f"the repository lacks {', '.join(missing)}")

@@ -14,7 +14,8 @@ which images each got wrong.
 The images: the first 2,000 test digits degraded by the entry as `evaluate`
 seeds it (test_seed + the entry's index), then n of them picked at random by
 a generator seeded --seed, so that a reader does not see them in test-set
-order. results/baselines/cheap-camera-by-eye.txt holds one reading (README: Goals).
+order. results/baselines/cheap-camera-by-eye.txt holds one reading
+(docs/experiments.md: how readable is "cheap camera").
 """
 import argparse
 import sys

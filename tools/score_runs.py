@@ -1,6 +1,6 @@
-"""Score trained models for the README's run table: clean, SUITE mean and
-worst on the 10,000 test images, and the unseen suite's mean, worst and
-held-out mean (tools/unseen_check.py, 2,000 images).
+"""Score trained models for the run tables of docs/experiments.md: clean,
+SUITE mean and worst on the 10,000 test images, and the unseen suite's mean,
+worst and held-out mean (tools/unseen_check.py, 2,000 images).
 
     .venv/bin/python tools/score_runs.py logs/A0.pt logs/B0.pt ... [--json scores.json]
 
