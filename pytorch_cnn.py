@@ -1078,6 +1078,9 @@ def warm_start(model, path):
     fewer input channels than model's (a model without stroke channels) is
     padded with zero weights: the new channels start silent, the output is
     the old model's, and training teaches the new channels what to add."""
+    if not Path(path).exists():
+        raise UserError(f"--init {path} not found: restore it with `git checkout -- {path}`, "
+                        f"train it with `make train-cnn-base`, or train from scratch with --init ''")
     state = torch.load(path, map_location="cpu", weights_only=True)
     first = model.features[0][0].weight                     # (32, C, 5, 5)
     old = state["features.0.0.weight"]

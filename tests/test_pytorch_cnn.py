@@ -323,6 +323,22 @@ def test_stroke_channels_widen_only_the_first_layer():
     assert [k for k in wide.state_dict()] == [k for k in plain.state_dict()]
 
 
+def test_a_missing_init_is_one_error_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        P.main(["train", "--dry-run", "--init", str(tmp_path / "nope.pt"), "--data-dir", str(ROOT / "data")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("error: --init") and "nope.pt not found" in err
+
+
+def test_shipped_recipe_starts_from_the_committed_base():
+    cfg = P.Config()
+    assert Path(cfg.init) == Path("results/mynet-base.pt") and (ROOT / cfg.init).exists()
+    base = torch.load(ROOT / cfg.init, weights_only=True)
+    assert base["features.0.0.weight"].shape[1] == 1, "the base has no stroke channels"
+    assert cfg.stroke_channels and P.MyNet().stroke_channels, "the shipped model has them"
+
+
 def test_warm_start_from_a_one_channel_model_keeps_its_outputs(tmp_path):
     torch.manual_seed(0)
     old = P.MyNet(stroke_channels=False).eval()
@@ -469,7 +485,7 @@ def test_training_lowers_the_loss(test_set):
 def test_dry_run_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     metrics = P.main(["train", "--dry-run", "--epochs", "1", "--data-dir", str(ROOT / "data"),
-                      "--device", "cpu"])
+                      "--device", "cpu", "--init", str(ROOT / "results" / "mynet-base.pt")])
     assert 0 <= metrics["best_val_mean"] <= 1 and len(metrics["history"]) == 1
     assert set(metrics["history"][0]["val"]) == set(P.SUITE)
     assert list(tmp_path.iterdir()) == []
