@@ -317,7 +317,7 @@ def bf16_native(device):
 def autocast(device, enabled=True):
     """bfloat16 autocast where it is native, float32 elsewhere (emulated bf16 is
     slower than float32). Labels agree with float32 (a test checks it); the
-    speed-up is in the README."""
+    speed-up is in docs/experiments.md (Speed)."""
     return torch.autocast(device.type, dtype=torch.bfloat16,
                           enabled=enabled and bf16_native(device))
 
@@ -1145,7 +1145,9 @@ def train(cfg):
 
 def load_model(path, device="cpu"):
     """Build MyNet through the grader's hook and load `path` as the grader does
-    (weights_only=True, strict). A missing or broken file raises UserError."""
+    (weights_only=True, strict). A MyNet without stroke channels (the base,
+    results/mynet-base.pt) is built as one, so tools can score it too. A
+    missing or broken file raises UserError."""
     path = Path(path)
     fix = ("restore model.pt with `git checkout -- model.pt` or train one "
            "(`make train-cnn` writes build/model.pt)")
@@ -1157,6 +1159,9 @@ def load_model(path, device="cpu"):
     except Exception as err:  # truncated zip, pickle garbage (KeyError, EOFError ...), a whole model
         raise UserError(f"{path} is truncated or not a saved state_dict (torch.load raised "
                         f"{type(err).__name__}): {fix}") from None
+    stem = state.get("features.0.0.weight") if isinstance(state, dict) else None
+    if torch.is_tensor(stem) and stem.dim() == 4 and stem.shape[1] == 1:
+        model = MyNet(stroke_channels=False)
     try:
         model.load_state_dict(state)
     except Exception as err:  # another architecture: not a dict, missing, unexpected or resized tensors

@@ -339,6 +339,11 @@ def test_shipped_recipe_starts_from_the_committed_base():
     assert cfg.stroke_channels and P.MyNet().stroke_channels, "the shipped model has them"
 
 
+def test_load_model_reads_the_base_without_stroke_channels():
+    model = P.load_model(ROOT / "results" / "mynet-base.pt")
+    assert model.stroke_channels is False and not model.training
+
+
 def test_warm_start_from_a_one_channel_model_keeps_its_outputs(tmp_path):
     torch.manual_seed(0)
     old = P.MyNet(stroke_channels=False).eval()

@@ -52,7 +52,7 @@ def main(argv=None):
     for path in args.models:
         if not Path(path).is_file():
             wildcard = "*" in path or "?" in path   # the shell passes a pattern that matched nothing
-            raise P.UserError(f"no file matches {path}: train the README's runs into logs/ first, "
+            raise P.UserError(f"no file matches {path}: train the runs of docs/experiments.md into logs/ first, "
                               f"or name model files (model.pt build/model.pt)" if wildcard
                               else f"{path} not found: name saved state_dict files")
     test = P.load_mnist(ROOT / "data", train=False)
