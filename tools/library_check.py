@@ -33,7 +33,6 @@ readable mean and worst readable entry beside tools/unseen_check.py's unseen
 mean and held-out mean, and `--failures` draws the worst entries of both
 suites (`failure_sheet`).
 """
-import argparse
 import inspect
 import json
 import sys
@@ -323,11 +322,7 @@ def failure_sheet(model, x, y, suite, accuracy, unseen, path, worst=6, n=8):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model-path", default=str(ROOT / "model.pt"))
-    parser.add_argument("--n", type=int, default=2000, help="test images scored (default: 2000)")
-    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON here")
+    parser = U.suite_parser(__doc__)
     parser.add_argument("--failures", metavar="PATH", default=str(ROOT / "results" / "failures.png"),
                         help="sheet of the worst entries of both suites (default: results/failures.png; "
                              "'' for none)")

@@ -673,13 +673,17 @@ def test_images(n, data_dir=ROOT / "data"):
     return images[:n].float() / 255, labels[:n]
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def suite_parser(doc):
+    """The command line both unseen suites share: --model-path, --n, --json."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-path", default=str(ROOT / "model.pt"))
     parser.add_argument("--n", type=int, default=2000, help="test images scored (default: 2000)")
-    parser.add_argument("--json", metavar="PATH", help="also write {name: accuracy} as JSON here")
-    args = parser.parse_args(argv)
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON here")
+    return parser
+
+
+def main(argv=None):
+    args = suite_parser(__doc__).parse_args(argv)
     start = time.perf_counter()
     model = P.load_model(args.model_path)
     x, y = test_images(args.n)
