@@ -317,6 +317,12 @@ def test_top_hats_remove_light_and_keep_strokes():
     assert (dark - 0.5 * bar).abs().max() < 0.05 and bright.abs().max() < 0.05
 
 
+@pytest.mark.parametrize("k", [1, 3, 7, 9])
+def test_window_max_equals_max_pooling(k):
+    x = torch.randn(3, 2, 28, 17, generator=g(k))
+    assert torch.equal(P.window_max(x, k), torch.nn.functional.max_pool2d(x, k, 1, k // 2))
+
+
 def test_stroke_channels_widen_only_the_first_layer():
     plain, wide = P.MyNet(stroke_channels=False), P.MyNet(stroke_channels=True)
     assert wide.features[0][0].in_channels == 3 and plain.features[0][0].in_channels == 1
