@@ -695,12 +695,12 @@ def test_photo_black_four_on_transparent_png(tmp_path, shipped_model, mnist_test
     assert read(shipped_model, tmp_path / "four.png") == 4
 
 
-def test_photo_blank_page_is_no_digit_found(tmp_path, shipped_model, capsys):
+def test_photo_blank_page_is_no_digit_found(tmp_path, shipped_model, committed_model_path, capsys):
     blank = photo(np.zeros((28, 28), np.uint8), light=0.4, noise=0.05)
     path = save_png(tmp_path, "blank.png", blank)
     assert P.photo_to_mnist(P.read_photo(path)) is None
     assert read(shipped_model, path) is None
-    P.main(["classify", str(path), "--model-path", str(ROOT / "model.pt")])
+    P.main(["classify", str(path), "--model-path", str(committed_model_path)])
     assert capsys.readouterr().out == f"{path}: no digit found\n"
 
 

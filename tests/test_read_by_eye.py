@@ -40,12 +40,12 @@ def test_bad_answers_are_one_clear_error(tmp_path, text, problem):
         R.read_answers(tmp_path / "a.txt", 4)
 
 
-def test_score_compares_the_reader_and_the_model(tmp_path, capsys):
+def test_score_compares_the_reader_and_the_model(tmp_path, capsys, committed_model_path):
     _, y = R.sample("cheap camera", 10, seed=7)
     wrong = (y + 1) % 10
     answers = "# a comment line\n" + " ".join(map(str, y[:8].tolist() + wrong[8:].tolist())) + "\n"
     (tmp_path / "a.txt").write_text(answers)
-    result = R.main(["score", str(tmp_path / "a.txt"), "--n", "10"])
+    result = R.main(["score", str(tmp_path / "a.txt"), "--n", "10", "--model-path", str(committed_model_path)])
     assert result["reader"] == pytest.approx(0.8) and 0 <= result["model"] <= 1
     assert f"8: {wrong[8].item()} for {y[8].item()}" in capsys.readouterr().out
 

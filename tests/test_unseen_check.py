@@ -64,9 +64,9 @@ def test_suite_does_not_use_the_camera_model():
     assert used <= {"load_model", "load_mnist", "classify", "summarise"}, used
 
 
-def test_main_scores_every_entry_and_writes_json(tmp_path, capsys):
+def test_main_scores_every_entry_and_writes_json(tmp_path, capsys, committed_model_path):
     path = tmp_path / "unseen.json"
-    accuracy = U.main(["--n", "200", "--json", str(path)])
+    accuracy = U.main(["--n", "200", "--json", str(path), "--model-path", str(committed_model_path)])
     assert list(accuracy) == list(U.degradations(g()))
     assert all(0 <= a <= 1 for a in accuracy.values())
     assert accuracy["gaussian noise (strong)"] <= accuracy["gaussian noise (moderate)"]
