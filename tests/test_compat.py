@@ -35,19 +35,28 @@ def data():
     return path
 
 
+def selected(request, test_name, param):
+    """The values of `param` in the tests named test_name that this session runs."""
+    return [item.callspec.params[param] for item in request.session.items
+            if getattr(item, "originalname", "") == test_name]
+
+
+def run_cases(cases):
+    """{key: run_case's arguments} -> {key: result}, each case in a fresh process,
+    two at a time (tests run one after the other, the second core would idle)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {key: pool.submit(compat.run_case, sys.executable, *args) for key, args in cases.items()}
+        return {key: future.result() for key, future in futures.items()}
+
+
 @pytest.fixture(scope="module")
 def matrix(request, data):
-    """The loader cases this session tests (FAST, or all with --compat), two at a
-    time, each in a fresh process. -> {case: result}."""
+    """The loader cases this session tests (FAST, or all with --compat). -> {case: result}."""
     missing = [f for f in compat.FILES if not (ROOT / f).is_file()]
     if missing:
         pytest.skip(f"the repository lacks {', '.join(missing)}")
-    cases = [item.callspec.params["case"] for item in request.session.items
-             if getattr(item, "originalname", "") == "test_loads_and_works"]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {case: pool.submit(compat.run_case, sys.executable, case[0], case[2], case[1],
-                                     str(ROOT), data) for case in cases}
-        return {case: future.result() for case, future in futures.items()}
+    return run_cases({(loader, workdir, name): (loader, name, workdir, str(ROOT), data)
+                      for loader, workdir, name in selected(request, "test_loads_and_works", "case")})
 
 
 @pytest.mark.parametrize("case", [c if c in FAST else pytest.param(c, marks=pytest.mark.compat)
@@ -86,27 +95,38 @@ MISDEEDS = {
 }
 
 
-@pytest.mark.parametrize("misdeed", MISDEEDS)
-def test_probe_catches(tmp_path, data, misdeed):
-    """numpy_nn.py with one forbidden line at its end fails, naming what it did
-    (loaded the most common way; `exec` to have no __file__)."""
-    line, expected = MISDEEDS[misdeed]
-    source = tmp_path / "source"
-    source.mkdir()
+def with_misdeed(folder, line):
+    """The graded files in folder, numpy_nn.py with `line` at its end. -> folder."""
+    folder.mkdir()
     for f in compat.FILES:
-        shutil.copy(ROOT / f, source / f)
-    with open(source / "numpy_nn.py", "a", encoding="utf-8") as f:
+        shutil.copy(ROOT / f, folder / f)
+    with open(folder / "numpy_nn.py", "a", encoding="utf-8") as f:
         f.write("\n" + line + "\n")
-    loader = "exec" if misdeed == "reads __file__" else "spec+sys.modules"
-    result = compat.run_case(sys.executable, loader, "numpy_nn", "files", str(source), data)
-    assert not result["ok"] and expected in "; ".join(result["problems"]), result["problems"]
+    return folder
 
 
-def test_probe_passes_the_unchanged_script(tmp_path, data):
+@pytest.fixture(scope="module")
+def probed(request, data, tmp_path_factory):
+    """numpy_nn.py with each misdeed this session tests, loaded the most common way
+    (`exec` to have no __file__). -> {misdeed: result}."""
+    root = tmp_path_factory.mktemp("misdeeds")
+    return run_cases({misdeed: ("exec" if misdeed == "reads __file__" else "spec+sys.modules", "numpy_nn",
+                                "files", str(with_misdeed(root / str(i), MISDEEDS[misdeed][0])), data)
+                      for i, misdeed in enumerate(selected(request, "test_probe_catches", "misdeed"))})
+
+
+@pytest.mark.parametrize("misdeed", MISDEEDS)
+def test_probe_catches(probed, misdeed):
+    """numpy_nn.py with one forbidden line at its end fails, naming what it did."""
+    result = probed[misdeed]
+    assert not result["ok"] and MISDEEDS[misdeed][1] in "; ".join(result["problems"]), result["problems"]
+
+
+def test_probe_passes_the_unchanged_script(data):
     """The same cases without the line pass (so the failures above are the lines')."""
-    for loader in ("exec", "spec+sys.modules"):
-        result = compat.run_case(sys.executable, loader, "numpy_nn", "files", str(ROOT), data)
-        assert result["ok"], result["problems"]
+    results = run_cases({loader: (loader, "numpy_nn", "files", str(ROOT), data)
+                         for loader in ("exec", "spec+sys.modules")})
+    assert all(r["ok"] for r in results.values()), results
 
 
 # -------------------- make install's choice of Python
