@@ -418,13 +418,27 @@ def test_data_error_is_one_line_on_the_command_line(tmp_path):
     assert result.stderr.startswith("error:") and "train-labels-idx1-ubyte.gz" in result.stderr
 
 
-def test_npz_matches_torchvision(tmp_path, mnist_test):
+def first_images(load_mnist, n):
+    """load_mnist cut to its first n images (a test need not compress all 70,000)."""
+    def load(root, train):
+        images, labels = load_mnist(root, train)
+        return images[:n], labels[:n]
+    return load
+
+
+def test_npz_matches_torchvision(tmp_path, mnist_test, monkeypatch):
+    """write_npz stores what load_mnist reads, test and training sets under their
+    keys (the full file's shapes: numpy_nn's test_load_data_real_mnist)."""
+    monkeypatch.setattr(P, "load_mnist", first_images(P.load_mnist, 500))
     path = tmp_path / "mnist.npz"
     P.write_npz(ROOT / "data", path)
+    train_images, train_labels = P.load_mnist(ROOT / "data", train=True)
     with np.load(path) as npz:
-        assert npz["x_train"].shape == (60000, 28, 28) and npz["x_train"].dtype == np.uint8
-        assert np.array_equal(npz["x_test"], mnist_test[0][:, 0].numpy())
-        assert np.array_equal(npz["y_test"], mnist_test[1].numpy())
+        assert npz["x_train"].dtype == np.uint8 and npz["x_test"].dtype == np.uint8
+        assert np.array_equal(npz["x_train"], train_images[:, 0].numpy())
+        assert np.array_equal(npz["y_train"], train_labels.numpy())
+        assert np.array_equal(npz["x_test"], mnist_test[0][:500, 0].numpy())
+        assert np.array_equal(npz["y_test"], mnist_test[1][:500].numpy())
 
 
 def test_split_is_disjoint_and_seeded():
@@ -534,15 +548,17 @@ def test_load_model_broken_file_raises_one_line_user_error(tmp_path, kind):
     assert "make train-cnn" in message and "git checkout -- model.pt" in message
 
 
-def test_cli_broken_model_prints_one_error_line(tmp_path):
+def test_cli_broken_model_prints_one_error_line(tmp_path, capsys):
+    """In this process (the script's own entry, a fresh process, is
+    test_data_error_is_one_line_on_the_command_line's)."""
     broken = tmp_path / "model.pt"
     broken.write_bytes(truncated(saved(untrained_state())))
-    command = [sys.executable, str(ROOT / "pytorch_cnn.py"), "evaluate", "--model-path", str(broken)]
-    proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2
-    assert "Traceback" not in proc.stderr
-    assert len(lines) == 1 and lines[0].startswith("error:") and str(broken) in lines[0], proc.stderr
+    with pytest.raises(SystemExit) as exit_info:
+        P.main(["evaluate", "--model-path", str(broken), "--data-dir", str(ROOT / "data")])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert exit_info.value.code == 2 and "Traceback" not in err
+    assert len(lines) == 1 and lines[0].startswith("error:") and str(broken) in lines[0], err
 
 
 def test_save_atomic_replaces_the_file_whole(tmp_path):
@@ -605,7 +621,8 @@ def test_shipped_model_survives_heavy_noise(shipped_model, mnist_test, name, min
     assert accuracy >= minimum
 
 
-def test_evaluate_prints_table_and_writes_plots(tmp_path, capsys, committed_model_path):
+def test_evaluate_prints_table_and_writes_plots(tmp_path, capsys, committed_model_path, monkeypatch):
+    monkeypatch.setattr(P, "load_mnist", first_images(P.load_mnist, 2000))   # not all 10,000
     cfg = P.Config(model_path=str(committed_model_path), data_dir=str(ROOT / "data"),
                    history_path=str(ROOT / "results" / "pytorch_cnn_history.json"),
                    gallery_path=str(tmp_path / "gallery.png"), curves_path=str(tmp_path / "curves.png"))
