@@ -148,7 +148,7 @@ def fake_pythons(folder, versions):
     ([], None),
 ])
 def test_make_install_picks_python(tmp_path, versions, chosen):
-    for f in ("Makefile", "requirements.txt"):
+    for f in ("Makefile", "requirements.txt", "requirements-dev.txt"):   # what the install rule reads
         shutil.copy(ROOT / f, tmp_path / f)
     bin_dir = fake_pythons(tmp_path / "bin", versions)
     proc = subprocess.run([shutil.which("make"), "install"], cwd=tmp_path, capture_output=True, text=True,
