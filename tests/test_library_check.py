@@ -20,7 +20,7 @@ def digits():
     return L.U.test_images(50)
 
 
-def test_suite_has_30_distinct_library_transforms_each_at_two_settings():
+def test_suite_has_at_least_30_distinct_library_transforms_each_at_two_settings():
     makes = [t.make for t in L.TRANSFORMS]
     assert len(set(makes)) == len(makes) >= 30
     assert {m.split(".")[0] for m in makes} == {"kornia", "torchvision"}
