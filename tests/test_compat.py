@@ -1,22 +1,30 @@
 """The graded scripts load and work under every loader a grader may use, from
 the folder of the graded files and from elsewhere, each case in a fresh process
 (tools/compat.py); they compile on Python 3.8 to 3.13; the probe catches what
-an import must not do; `make install` picks a Python that fits."""
+an import must not do; `make install` picks a Python that fits.
+
+`make test` runs one loader case per loader (FAST); the rest of the matrix is
+marked `compat`: `make compat` (or `pytest --compat tests/test_compat.py`) runs all."""
+import concurrent.futures
 import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+import compat
+from conftest import ROOT
 
-import compat  # noqa: E402
-
+# One case per loader; each script under three loaders and in both working
+# directories; pytorch_cnn (model.pt, classify) under the two loaders that
+# differ most from an import: no sys.modules entry (spec), no __file__ (exec).
+FAST = {("import", "files", "numpy_nn"), ("import_module", "elsewhere", "pytorch_cnn"),
+        ("spec+sys.modules", "elsewhere", "numpy_nn"), ("spec", "files", "pytorch_cnn"),
+        ("runpy", "files", "numpy_nn"), ("exec", "elsewhere", "pytorch_cnn")}
 CASES = [(loader, workdir, name) for name in compat.SCRIPTS
          for loader in compat.LOADERS for workdir in compat.WORKDIRS]
+assert FAST <= set(CASES) and {c[0] for c in FAST} == set(compat.LOADERS)
 
 
 @pytest.fixture(scope="module")
@@ -27,20 +35,35 @@ def data():
     return path
 
 
+def selected(request, test_name, param):
+    """The values of `param` in the tests named test_name that this session runs."""
+    return [item.callspec.params[param] for item in request.session.items
+            if getattr(item, "originalname", "") == test_name]
+
+
+def run_cases(cases):
+    """{key: run_case's arguments} -> {key: result}, each case in a fresh process,
+    two at a time (tests run one after the other, the second core would idle)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {key: pool.submit(compat.run_case, sys.executable, *args) for key, args in cases.items()}
+        return {key: future.result() for key, future in futures.items()}
+
+
 @pytest.fixture(scope="module")
-def matrix(data):
-    """Every case of the loader matrix on this Python, two at a time (its time
-    on 2 cores: docs/compatibility.md)."""
+def matrix(request, data):
+    """The loader cases this session tests (FAST, or all with --compat). -> {case: result}."""
     missing = [f for f in compat.FILES if not (ROOT / f).is_file()]
     if missing:
         pytest.skip(f"the repository lacks {', '.join(missing)}")
-    return compat.loader_matrix(sys.executable, str(ROOT), data, compat.SCRIPTS, jobs=2)
+    return run_cases({(loader, workdir, name): (loader, name, workdir, str(ROOT), data)
+                      for loader, workdir, name in selected(request, "test_loads_and_works", "case")})
 
 
-@pytest.mark.parametrize("loader, workdir, name", CASES, ids=["-".join(c) for c in CASES])
-def test_loads_and_works(matrix, loader, workdir, name):
+@pytest.mark.parametrize("case", [c if c in FAST else pytest.param(c, marks=pytest.mark.compat)
+                                  for c in CASES], ids=["-".join(c) for c in CASES])
+def test_loads_and_works(matrix, case):
     """Loads without side effects; template values hold / classify on model.pt is right."""
-    result = matrix[(loader, workdir, name)]
+    result = matrix[case]
     assert result["ok"], "; ".join(result["problems"])
 
 
@@ -72,27 +95,38 @@ MISDEEDS = {
 }
 
 
-@pytest.mark.parametrize("misdeed", MISDEEDS)
-def test_probe_catches(tmp_path, data, misdeed):
-    """numpy_nn.py with one forbidden line at its end fails, naming what it did
-    (loaded the most common way; `exec` to have no __file__)."""
-    line, expected = MISDEEDS[misdeed]
-    source = tmp_path / "source"
-    source.mkdir()
+def with_misdeed(folder, line):
+    """The graded files in folder, numpy_nn.py with `line` at its end. -> folder."""
+    folder.mkdir()
     for f in compat.FILES:
-        shutil.copy(ROOT / f, source / f)
-    with open(source / "numpy_nn.py", "a", encoding="utf-8") as f:
+        shutil.copy(ROOT / f, folder / f)
+    with open(folder / "numpy_nn.py", "a", encoding="utf-8") as f:
         f.write("\n" + line + "\n")
-    loader = "exec" if misdeed == "reads __file__" else "spec+sys.modules"
-    result = compat.run_case(sys.executable, loader, "numpy_nn", "files", str(source), data)
-    assert not result["ok"] and expected in "; ".join(result["problems"]), result["problems"]
+    return folder
 
 
-def test_probe_passes_the_unchanged_script(tmp_path, data):
+@pytest.fixture(scope="module")
+def probed(request, data, tmp_path_factory):
+    """numpy_nn.py with each misdeed this session tests, loaded the most common way
+    (`exec` to have no __file__). -> {misdeed: result}."""
+    root = tmp_path_factory.mktemp("misdeeds")
+    return run_cases({misdeed: ("exec" if misdeed == "reads __file__" else "spec+sys.modules", "numpy_nn",
+                                "files", str(with_misdeed(root / str(i), MISDEEDS[misdeed][0])), data)
+                      for i, misdeed in enumerate(selected(request, "test_probe_catches", "misdeed"))})
+
+
+@pytest.mark.parametrize("misdeed", MISDEEDS)
+def test_probe_catches(probed, misdeed):
+    """numpy_nn.py with one forbidden line at its end fails, naming what it did."""
+    result = probed[misdeed]
+    assert not result["ok"] and MISDEEDS[misdeed][1] in "; ".join(result["problems"]), result["problems"]
+
+
+def test_probe_passes_the_unchanged_script(data):
     """The same cases without the line pass (so the failures above are the lines')."""
-    for loader in ("exec", "spec+sys.modules"):
-        result = compat.run_case(sys.executable, loader, "numpy_nn", "files", str(ROOT), data)
-        assert result["ok"], result["problems"]
+    results = run_cases({loader: (loader, "numpy_nn", "files", str(ROOT), data)
+                         for loader in ("exec", "spec+sys.modules")})
+    assert all(r["ok"] for r in results.values()), results
 
 
 # -------------------- make install's choice of Python
@@ -114,7 +148,7 @@ def fake_pythons(folder, versions):
     ([], None),
 ])
 def test_make_install_picks_python(tmp_path, versions, chosen):
-    for f in ("Makefile", "requirements.txt"):
+    for f in ("Makefile", "requirements.txt", "requirements-dev.txt"):   # what the install rule reads
         shutil.copy(ROOT / f, tmp_path / f)
     bin_dir = fake_pythons(tmp_path / "bin", versions)
     proc = subprocess.run([shutil.which("make"), "install"], cwd=tmp_path, capture_output=True, text=True,

@@ -5,16 +5,14 @@ import io
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-import numpy_nn  # noqa: E402
-import pytorch_cnn as P  # noqa: E402
+import numpy_nn
+import pytorch_cnn as P
+from conftest import ROOT, saved
 
 
 def run_tool(*args, cwd):
@@ -43,12 +41,6 @@ def test_unseen_check_on_a_missing_model(tmp_path):
 
 
 # -------------------- broken data and model files
-
-def saved(obj):
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
-
 
 def good_npz_bytes():
     buffer = io.BytesIO()

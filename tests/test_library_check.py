@@ -2,23 +2,17 @@
 transforms at two settings), its determinism, its readable flags, its report
 and the failure sheet."""
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
-import pytorch_cnn as P  # noqa: E402
+import pytorch_cnn as P
+from conftest import is_png
 
 pytest.importorskip("kornia", reason="tools-only dependency: pip install -r requirements-dev.txt")
-import library_check as L  # noqa: E402
+import library_check as L  # noqa: E402  (after the skip: it imports kornia)
 
-torch.set_num_threads(1)   # tests share 2 cores with other work
 SUITE = L.entries()
-PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +20,7 @@ def digits():
     return L.U.test_images(50)
 
 
-def test_suite_has_30_distinct_library_transforms_each_at_two_settings():
+def test_suite_has_at_least_30_distinct_library_transforms_each_at_two_settings():
     makes = [t.make for t in L.TRANSFORMS]
     assert len(set(makes)) == len(makes) >= 30
     assert {m.split(".")[0] for m in makes} == {"kornia", "torchvision"}
@@ -86,7 +80,7 @@ def test_main_reports_every_entry_for_a_tiny_model_and_draws_the_failures(tmp_pa
                                                     if out["readable"][name])
     assert 0 <= out["unseen_mean"] <= 1 and 0 <= out["held_out_mean"] <= 1
     assert json.loads((tmp_path / "lib.json").read_text())["accuracy"] == out["accuracy"]
-    assert (tmp_path / "failures.png").read_bytes()[:8] == PNG
+    assert is_png(tmp_path / "failures.png")
     printed = capsys.readouterr().out
     assert "readable mean" in printed and "held-out mean" in printed
 
@@ -112,7 +106,7 @@ def test_failure_sheet_shows_the_worst_readable_entries_of_both_suites(tmp_path,
     path = tmp_path / "failures.png"
     shown = L.failure_sheet(model, x, y, SUITE, accuracy, unseen, path, worst=2, n=4)
     assert shown == [names[5], names[0], readable[3], readable[1]]
-    assert path.read_bytes()[:8] == PNG
+    assert is_png(path)
 
 
 def test_failure_row_puts_mistakes_first_in_red():

@@ -5,15 +5,12 @@ import re
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy_nn as nn  # noqa: E402
+import numpy_nn as nn
+from conftest import ROOT, is_png
 
 # Bound on the relative error of every gradient check: float64 centred differences with
 # eps = 1e-6 are off by about rounding / eps = 1e-16 / 1e-6, two orders below it; a wrong
@@ -592,7 +589,7 @@ def test_main_end_to_end_on_fake_data(tmp_path, capsys):
     assert last == f"test accuracy: {100 * metrics['test_accuracy']:.2f}%"
     assert metrics["test_accuracy"] > 0.95
     for name in ("numpy_nn_training.png", "numpy_nn_classification.png"):
-        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert is_png(tmp_path / name)
 
 
 def test_main_missing_data_says_make_data(tmp_path):

@@ -1,36 +1,24 @@
 """Tests of pytorch_cnn.py: models, classify's contract, the camera model,
-data handling, training and the shipped model.pt."""
+data handling, training, saving and loading model.pt, the shipped model.pt,
+photos and plots."""
 import gzip
 import math
+import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-import pytorch_cnn as P  # noqa: E402
-
-torch.set_num_threads(1)   # tests share 2 cores with other work; avoids OpenMP thrashing
-
-
-@pytest.fixture(scope="module")
-def test_set():
-    images, labels = P.load_mnist(ROOT / "data", train=False)
-    return images, labels
+import pytorch_cnn as P
+from conftest import ROOT, digits, g, is_png, saved, truncated, untrained_state
 
 
 @pytest.fixture(scope="module")
 def shipped_model(committed_model_path):
     return P.load_model(committed_model_path)
-
-
-def g(seed=0):
-    return torch.Generator().manual_seed(seed)
 
 
 # ---------------------------------------------------------------- models
@@ -116,9 +104,9 @@ def test_autocast_is_bf16_only_where_native():
         assert torch.is_autocast_enabled("cpu") == P.bf16_native(cpu)
 
 
-def test_classify_agrees_with_float32(shipped_model, test_set):
+def test_classify_agrees_with_float32(shipped_model, mnist_test):
     """bf16 inference (where native) changes at most 0.2 % of labels, on clean and noisy digits."""
-    images = test_set[0][:1000].float() / 255
+    images = mnist_test[0][:1000].float() / 255
     noisy = P.apply_degradations(images, P.SUITE["night shot"], g(3))
     for x in (images, noisy):
         with torch.no_grad():
@@ -134,11 +122,6 @@ def test_classify_on_cuda_model_returns_cpu_labels():
 
 
 # ---------------------------------------------------------------- camera model
-
-def digits(n=64, seed=0):
-    images, _ = P.load_mnist(ROOT / "data", train=False)
-    return images[seed:seed + n].float() / 255
-
 
 @pytest.mark.parametrize("name", list(P.DEGRADATIONS))
 def test_each_degradation_keeps_shape_and_grows_with_strength(name):
@@ -462,13 +445,27 @@ def test_data_error_is_one_line_on_the_command_line(tmp_path):
     assert result.stderr.startswith("error:") and "train-labels-idx1-ubyte.gz" in result.stderr
 
 
-def test_npz_matches_torchvision(tmp_path, test_set):
+def first_images(load_mnist, n):
+    """load_mnist cut to its first n images (a test need not compress all 70,000)."""
+    def load(root, train):
+        images, labels = load_mnist(root, train)
+        return images[:n], labels[:n]
+    return load
+
+
+def test_npz_matches_torchvision(tmp_path, mnist_test, monkeypatch):
+    """write_npz stores what load_mnist reads, test and training sets under their
+    keys (the full file's shapes: numpy_nn's test_load_data_real_mnist)."""
+    monkeypatch.setattr(P, "load_mnist", first_images(P.load_mnist, 500))
     path = tmp_path / "mnist.npz"
     P.write_npz(ROOT / "data", path)
+    train_images, train_labels = P.load_mnist(ROOT / "data", train=True)
     with np.load(path) as npz:
-        assert npz["x_train"].shape == (60000, 28, 28) and npz["x_train"].dtype == np.uint8
-        assert np.array_equal(npz["x_test"], test_set[0][:, 0].numpy())
-        assert np.array_equal(npz["y_test"], test_set[1].numpy())
+        assert npz["x_train"].dtype == np.uint8 and npz["x_test"].dtype == np.uint8
+        assert np.array_equal(npz["x_train"], train_images[:, 0].numpy())
+        assert np.array_equal(npz["y_train"], train_labels.numpy())
+        assert np.array_equal(npz["x_test"], mnist_test[0][:500, 0].numpy())
+        assert np.array_equal(npz["y_test"], mnist_test[1][:500].numpy())
 
 
 def test_split_is_disjoint_and_seeded():
@@ -479,9 +476,9 @@ def test_split_is_disjoint_and_seeded():
 
 # ---------------------------------------------------------------- training
 
-def test_training_lowers_the_loss(test_set):
+def test_training_lowers_the_loss(mnist_test):
     torch.manual_seed(0)
-    images, labels = test_set[0][:512], test_set[1][:512]
+    images, labels = mnist_test[0][:512], mnist_test[1][:512]
     model = P.MyNet()
     cfg = P.Config(batch_size=64, lr=3e-3)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
@@ -530,7 +527,7 @@ def test_training_curves_skip_unscored_epochs(tmp_path):
     history = [dict(epoch=1, train_loss=1.0),
                dict(epoch=2, train_loss=0.5, val_clean=0.99, val_mean=0.97, val_worst=0.9)]
     P.plot_history(history, tmp_path / "curves.png")
-    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert is_png(tmp_path / "curves.png")
 
 
 @pytest.mark.parametrize("args", [["--epochs", "0"], ["--batch-size", "0"], ["--lr", "0"],
@@ -561,12 +558,82 @@ def test_no_command_means_train():
     assert command == "train" and cfg.epochs == 3
 
 
+# ---------------------------------------------------------------- saving and loading model.pt
+
+@pytest.mark.parametrize("kind", ["truncated", "corrupted", "missing"])
+def test_load_model_broken_file_raises_one_line_user_error(tmp_path, kind):
+    path = tmp_path / "model.pt"
+    good = saved(untrained_state())
+    if kind == "truncated":
+        path.write_bytes(truncated(good))
+    elif kind == "corrupted":
+        path.write_bytes(good[:100] + bytes(200) + good[300:])
+    with pytest.raises(P.UserError) as err:
+        P.load_model(path)
+    message = str(err.value)
+    assert "\n" not in message and str(path) in message
+    assert "make train-cnn" in message and "git checkout -- model.pt" in message
+
+
+def test_cli_broken_model_prints_one_error_line(tmp_path, capsys):
+    """In this process (the script's own entry, a fresh process, is
+    test_data_error_is_one_line_on_the_command_line's)."""
+    broken = tmp_path / "model.pt"
+    broken.write_bytes(truncated(saved(untrained_state())))
+    with pytest.raises(SystemExit) as exit_info:
+        P.main(["evaluate", "--model-path", str(broken), "--data-dir", str(ROOT / "data")])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert exit_info.value.code == 2 and "Traceback" not in err
+    assert len(lines) == 1 and lines[0].startswith("error:") and str(broken) in lines[0], err
+
+
+def test_save_atomic_replaces_the_file_whole(tmp_path):
+    target = tmp_path / "model.pt"
+    target.write_bytes(b"the previous model")
+    state = untrained_state(seed=1)
+    P.save_atomic(state, target)
+    loaded = torch.load(target, weights_only=True)
+    assert all(torch.equal(loaded[k], v) for k, v in state.items()) and loaded.keys() == state.keys()
+    assert os.listdir(tmp_path) == ["model.pt"]
+
+
+@pytest.mark.parametrize("interruption", [OSError(28, "No space left on device"), KeyboardInterrupt()],
+                         ids=["disk-full", "ctrl-c"])
+def test_save_interrupted_midway_keeps_the_previous_model_and_no_temp_file(tmp_path, monkeypatch,
+                                                                          interruption):
+    """torch.save writes half the file, then fails: model.pt is the previous one,
+    still loadable; the half-written file was a hidden sibling (the same
+    filesystem, so the rename is atomic; make_zip never picks it up) and is gone."""
+    target = tmp_path / "model.pt"
+    target.write_bytes(saved(untrained_state()))
+    before = target.read_bytes()
+    half = truncated(saved(untrained_state(seed=1)))
+    written = []
+
+    def save_half_then_fail(obj, f, *args, **kwargs):
+        with open(f, "wb") as out:
+            out.write(half)
+        written.append(f)
+        raise interruption
+
+    monkeypatch.setattr(torch, "save", save_half_then_fail)
+    with pytest.raises(type(interruption)):
+        P.save_atomic(untrained_state(seed=1), target)
+    monkeypatch.undo()
+    assert len(written) == 1 and written[0] != target
+    assert os.path.dirname(written[0]) == str(tmp_path) and os.path.basename(written[0]).startswith(".")
+    assert target.read_bytes() == before                  # never opened for writing
+    P.load_model(target)                                  # and still loads, strictly
+    assert os.listdir(tmp_path) == ["model.pt"]           # no temp file left behind
+
+
 # ---------------------------------------------------------------- the shipped model
 
-def test_shipped_model_loads_like_the_grader(shipped_model, test_set, committed_model_path):
+def test_shipped_model_loads_like_the_grader(shipped_model, mnist_test, committed_model_path):
     state = torch.load(committed_model_path, weights_only=True)
     assert all(t.device.type == "cpu" for t in state.values())
-    images, labels = test_set
+    images, labels = mnist_test
     accuracy = (P.classify(shipped_model, images[:1000].float() / 255) == labels[:1000]).float().mean()
     assert accuracy >= 0.99
 
@@ -574,14 +641,15 @@ def test_shipped_model_loads_like_the_grader(shipped_model, test_set, committed_
 @pytest.mark.parametrize("name, minimum", [("read noise", 0.97), ("salt & pepper", 0.97),
                                            ("defocus", 0.97), ("low contrast", 0.95),
                                            ("cheap camera", 0.8)])
-def test_shipped_model_survives_heavy_noise(shipped_model, test_set, name, minimum):
-    images, labels = test_set[0][:1000].float() / 255, test_set[1][:1000]
+def test_shipped_model_survives_heavy_noise(shipped_model, mnist_test, name, minimum):
+    images, labels = mnist_test[0][:1000].float() / 255, mnist_test[1][:1000]
     noisy = P.apply_degradations(images, P.SUITE[name], g(5))
     accuracy = (P.classify(shipped_model, noisy) == labels).float().mean()
     assert accuracy >= minimum
 
 
-def test_evaluate_prints_table_and_writes_plots(tmp_path, capsys, committed_model_path):
+def test_evaluate_prints_table_and_writes_plots(tmp_path, capsys, committed_model_path, monkeypatch):
+    monkeypatch.setattr(P, "load_mnist", first_images(P.load_mnist, 2000))   # not all 10,000
     cfg = P.Config(model_path=str(committed_model_path), data_dir=str(ROOT / "data"),
                    history_path=str(ROOT / "results" / "pytorch_cnn_history.json"),
                    gallery_path=str(tmp_path / "gallery.png"), curves_path=str(tmp_path / "curves.png"))
@@ -589,14 +657,14 @@ def test_evaluate_prints_table_and_writes_plots(tmp_path, capsys, committed_mode
     metrics = P.evaluate(cfg, suite)
     assert metrics["accuracy"]["clean"] >= 0.99 and metrics["worst"] <= metrics["mean"]
     assert "read noise" in capsys.readouterr().out
-    assert (tmp_path / "gallery.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert is_png(tmp_path / "gallery.png")
     assert (tmp_path / "curves.png").exists()
 
 
-def test_classify_photos_of_any_size_and_polarity(tmp_path, shipped_model, test_set):
+def test_classify_photos_of_any_size_and_polarity(tmp_path, shipped_model, mnist_test):
     """Digits at 90 x 70 px, dark-on-light (even i) or light-on-dark (odd i), read like MNIST."""
     from PIL import Image
-    images, labels = test_set
+    images, labels = mnist_test
     paths = []
     for i in range(10):
         img = images[i, 0].numpy() if i % 2 else 255 - images[i, 0].numpy()
@@ -613,16 +681,6 @@ def test_classify_command_rejects_a_non_image(tmp_path):
     bad.write_text("not an image")
     with pytest.raises(P.UserError, match="notes.png"):
         P.classify_files(P.MyNet(), [bad])
-
-
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")   # torchvision's JPEG, compared on purpose
-def test_bench_runs_against_todays_api(capsys):
-    """tools/bench_cnn.py calls the training API directly: it must keep up with it."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    import bench_cnn
-    bench_cnn.main(["--repeats", "1"])
-    out = capsys.readouterr().out
-    assert "classify, batch 1000" in out and "training step, batch 128" in out and "jpeg" in out
 
 
 # ----------------------------------------------------------------------------
@@ -661,17 +719,17 @@ def read(model, path):
     return P.classify_files(model, [path])[0][1]
 
 
-def test_photo_dark_seven_on_grey_paper_with_noise_and_uneven_light(tmp_path, shipped_model, test_set):
+def test_photo_dark_seven_on_grey_paper_with_noise_and_uneven_light(tmp_path, shipped_model, mnist_test):
     """issue 16: read as 2 when the fixed threshold kept the whole grey frame."""
-    images, labels = test_set
+    images, labels = mnist_test
     seven = images[first_index(labels, 7), 0].numpy()
     path = save_png(tmp_path, "seven.png", photo(seven, light=0.5, noise=0.06))
     assert read(shipped_model, path) == 7
 
 
-def test_photo_black_four_on_transparent_png(tmp_path, shipped_model, test_set):
+def test_photo_black_four_on_transparent_png(tmp_path, shipped_model, mnist_test):
     """issue 16: alpha dropped gave an all-black image, read as 1."""
-    images, labels = test_set
+    images, labels = mnist_test
     four = images[first_index(labels, 4), 0].numpy()
     rgba = np.zeros((120, 100, 4), np.uint8)
     rgba[..., 3] = np.asarray(P.F.interpolate(torch.from_numpy(four)[None, None].float(),
@@ -681,12 +739,12 @@ def test_photo_black_four_on_transparent_png(tmp_path, shipped_model, test_set):
     assert read(shipped_model, tmp_path / "four.png") == 4
 
 
-def test_photo_blank_page_is_no_digit_found(tmp_path, shipped_model, capsys):
+def test_photo_blank_page_is_no_digit_found(tmp_path, shipped_model, committed_model_path, capsys):
     blank = photo(np.zeros((28, 28), np.uint8), light=0.4, noise=0.05)
     path = save_png(tmp_path, "blank.png", blank)
     assert P.photo_to_mnist(P.read_photo(path)) is None
     assert read(shipped_model, path) is None
-    P.main(["classify", str(path), "--model-path", str(ROOT / "model.pt")])
+    P.main(["classify", str(path), "--model-path", str(committed_model_path)])
     assert capsys.readouterr().out == f"{path}: no digit found\n"
 
 
@@ -695,16 +753,16 @@ def test_photo_blank_page_is_no_digit_found(tmp_path, shipped_model, capsys):
     (5, (0.95, 0.85, 0.4), (0.1, 0.1, 0.6), (40, 60, 150, 150)),      # blue pen on yellow paper
     (2, (0.9, 0.9, 0.9), (0.1, 0.1, 0.1), (150, 170, 40, 40)),         # small, in a corner
 ])
-def test_photo_polarity_colour_and_placement(tmp_path, shipped_model, test_set, digit, paper, ink, box):
-    images, labels = test_set
+def test_photo_polarity_colour_and_placement(tmp_path, shipped_model, mnist_test, digit, paper, ink, box):
+    images, labels = mnist_test
     rgb = photo(images[first_index(labels, digit), 0].numpy(), paper=paper, ink=ink, box=box,
                 light=0.3, noise=0.03)
     assert read(shipped_model, save_png(tmp_path, "digit.png", rgb)) == digit
 
 
-def test_photo_to_mnist_normalises_like_mnist(test_set):
+def test_photo_to_mnist_normalises_like_mnist(mnist_test):
     """Longest side 20 px, centre of mass at MNIST's (14, 14), strokes saturated."""
-    images, labels = test_set
+    images, labels = mnist_test
     page = torch.ones(300, 400)
     page[50:250, 100:200] = 1 - P.F.interpolate(images[:1].float() / 255, size=(200, 100))[0, 0]
     x = P.photo_to_mnist(page)
@@ -715,12 +773,11 @@ def test_photo_to_mnist_normalises_like_mnist(test_set):
     assert abs((x.sum(1) * yy).sum() / x.sum() - 14) < 1 and abs((x.sum(0) * yy).sum() / x.sum() - 14) < 1
 
 
-def test_photo_bench_small_seeded_set(tmp_path, shipped_model, test_set):
+def test_photo_bench_small_seeded_set(tmp_path, shipped_model, mnist_test):
     """40 photo-like images of tools/photo_bench.py (every effect, small pages),
     and 4 blank pages; the full benchmark measures 99 % on 320."""
-    sys.path.insert(0, str(ROOT / "tools"))
     import photo_bench
-    images, labels = test_set
+    images, labels = mnist_test
     cases = photo_bench.make_set(tmp_path, 40, 4, 1, images[:, 0].numpy(), labels.numpy(),
                                  sizes=(48, 160))
     accuracy, failures = photo_bench.score(shipped_model, cases)
@@ -733,11 +790,11 @@ def png_size(path):
         return img.size
 
 
-def test_gallery_fits_one_screen_and_shows_every_entry(tmp_path, test_set, monkeypatch):
+def test_gallery_fits_one_screen_and_shows_every_entry(tmp_path, mnist_test, monkeypatch):
     """Every SUITE entry titled; a digit's title is its label, "true → predicted" in red when wrong."""
     import matplotlib.axes
     import matplotlib.figure
-    images, labels = test_set
+    images, labels = mnist_test
     titles, names = [], []
     text, suptitle = matplotlib.axes.Axes.text, matplotlib.figure.FigureBase.suptitle
     monkeypatch.setattr(matplotlib.axes.Axes, "text", lambda self, x, y, s, **kw: titles.append(

@@ -1,26 +1,19 @@
 """Tests of tools/read_by_eye.py: the human baseline's images, sheets and scoring."""
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
-import pytorch_cnn as P  # noqa: E402
-import read_by_eye as R  # noqa: E402
-
-torch.set_num_threads(1)   # tests share 2 cores with other work
+import pytorch_cnn as P
+import read_by_eye as R
+from conftest import ROOT, is_png
 
 
-def test_sample_is_the_seeded_pick_of_evaluates_images():
+def test_sample_is_the_seeded_pick_of_evaluates_images(mnist_test):
     x, y = R.sample("cheap camera", 12, seed=7)
     again, _ = R.sample("cheap camera", 12, seed=7)
     other, _ = R.sample("cheap camera", 12, seed=8)
     assert x.shape == (12, 1, 28, 28) and y.shape == (12,) and torch.equal(x, again)
     assert not torch.equal(x, other)
-    images, labels = P.load_mnist(ROOT / "data", train=False)
+    images, labels = mnist_test
     clean, clean_y = R.sample("clean", 2000, seed=7)
     assert torch.equal(clean_y.sort().values, labels[:2000].sort().values)
     assert torch.equal(clean.sum((1, 2, 3)).sort().values,
@@ -36,7 +29,7 @@ def test_sheets_hold_every_image(tmp_path):
     x, _ = R.sample("night shot", 25, seed=0)
     paths = R.write_sheets(x, tmp_path / "sheets", per_sheet=20)
     assert [p.name for p in paths] == ["sheet_0.png", "sheet_1.png"]
-    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+    assert all(is_png(p) for p in paths)
 
 
 @pytest.mark.parametrize("text, problem", [("1 2 3", "found 3 words"), ("1 2 x 4", "not digits: ['x']"),
@@ -47,18 +40,18 @@ def test_bad_answers_are_one_clear_error(tmp_path, text, problem):
         R.read_answers(tmp_path / "a.txt", 4)
 
 
-def test_score_compares_the_reader_and_the_model(tmp_path, capsys):
+def test_score_compares_the_reader_and_the_model(tmp_path, capsys, committed_model_path):
     _, y = R.sample("cheap camera", 10, seed=7)
     wrong = (y + 1) % 10
     answers = "# a comment line\n" + " ".join(map(str, y[:8].tolist() + wrong[8:].tolist())) + "\n"
     (tmp_path / "a.txt").write_text(answers)
-    result = R.main(["score", str(tmp_path / "a.txt"), "--n", "10"])
+    result = R.main(["score", str(tmp_path / "a.txt"), "--n", "10", "--model-path", str(committed_model_path)])
     assert result["reader"] == pytest.approx(0.8) and 0 <= result["model"] <= 1
     assert f"8: {wrong[8].item()} for {y[8].item()}" in capsys.readouterr().out
 
 
-def test_the_recorded_reading_scores_below_the_model():
+def test_the_recorded_reading_scores_below_the_model(committed_model_path):
     """results/baselines/cheap-camera-by-eye.txt is a valid reading of the default 80 images."""
     x, y = R.sample("cheap camera", 80, seed=7)
     reader = R.read_answers(ROOT / "results" / "baselines" / "cheap-camera-by-eye.txt", 80)
-    assert 0.3 < (reader == y).float().mean() < (P.classify(P.load_model(ROOT / "model.pt"), x) == y).float().mean()
+    assert 0.3 < (reader == y).float().mean() < (P.classify(P.load_model(committed_model_path), x) == y).float().mean()
