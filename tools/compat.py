@@ -50,7 +50,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))   # `python -I` leaves the script's folder out
 import check_submission  # noqa: E402  (the numpy layer checks: one source with the grader's)
 COMPAT_DIR = os.path.join(ROOT, ".compat")
-FILES = check_submission.FILES   # the graded files
+from check_submission import FILES  # noqa: E402  (the graded files)
 SCRIPTS = ("numpy_nn", "pytorch_cnn")
 LOADERS = ("import", "import_module", "spec+sys.modules", "spec", "runpy", "exec")
 WORKDIRS = ("files", "elsewhere")     # cwd: the folder of the graded files / an empty one
