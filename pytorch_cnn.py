@@ -1339,7 +1339,7 @@ def resize_longest(img, side):
 
 def box_max(x, k):
     """Max over a k x k window (k odd), (H, W) -> (H, W); the frame's edge is ignored."""
-    return F.max_pool2d(x[None, None], k, stride=1, padding=k // 2)[0, 0]
+    return window_max(x[None, None], k)[0, 0]
 
 
 def robust_sigma(x):
