@@ -717,17 +717,24 @@ def framing(x, s, g):
                          shift=(1.0, 6.0))
 
 
+def displace(x, shift):
+    """Resample x (n, 1, H, W) at each pixel moved by shift (n, 2, H, W) pixels
+    (x then y), bilinear, edges repeated."""
+    n, _, h, w = x.shape
+    shift = shift.permute(0, 2, 3, 1) * (2 / torch.tensor([w, h], device=x.device))   # px -> [-1, 1]
+    base = F.affine_grid(torch.eye(2, 3, device=x.device).expand(n, 2, 3), list(x.shape),
+                         align_corners=False)
+    return F.grid_sample(x, base + shift, mode="bilinear", padding_mode="border",
+                         align_corners=False)
+
+
 def warp(x, s, g):
     """Lens distortion, rolling shutter and glass: a smooth random displacement
     of 0.3 .. 2 px plus per-pixel jitter of 0 .. 0.8 px (bilinear resampling)."""
     n, _, h, w = x.shape
     smooth = lerp(0.3, 2.0, s) * smooth_field(g, n, 2, h, w, x)
     jitter = lerp(0.0, 0.8, s) * normal(g, (n, 2, h, w), x)
-    shift = (smooth + jitter).permute(0, 2, 3, 1) * (2 / torch.tensor([w, h], device=x.device))
-    base = F.affine_grid(torch.eye(2, 3, device=x.device).expand(n, 2, 3), list(x.shape),
-                         align_corners=False)
-    return F.grid_sample(x, base + shift, mode="bilinear", padding_mode="border",
-                         align_corners=False)
+    return displace(x, smooth + jitter)
 
 
 def lens_distortion(x, s, g):
@@ -845,11 +852,7 @@ def paper_warp(x, s, g):
     standard deviation of 1 .. 3.5 px."""
     n, _, h, w = x.shape
     cells = 2 + int(uniform(g, (1,), x).item() * 5)
-    shift = lerp(1.0, 3.5, s) * smooth_field(g, n, 2, h, w, x, cells)     # (n, 2, H, W) px
-    base = F.affine_grid(torch.eye(2, 3, device=x.device).expand(n, 2, 3), list(x.shape),
-                         align_corners=False)
-    grid = base + shift.permute(0, 2, 3, 1) * torch.tensor([2 / w, 2 / h], device=x.device)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return displace(x, lerp(1.0, 3.5, s) * smooth_field(g, n, 2, h, w, x, cells))
 
 
 # Name -> primitive. As with DEGRADATIONS, the order is part of the random stream.
