@@ -16,7 +16,8 @@ BUILD  := build
 NUMPY_PNGS := numpy_nn_training.png numpy_nn_classification.png
 BUILT_NUMPY := $(addprefix $(BUILD)/,$(NUMPY_PNGS))
 BUILT_MODEL := $(BUILD)/model.pt $(BUILD)/pytorch_cnn_history.json
-BUILT_PLOTS := $(BUILD)/pytorch_cnn_gallery.png $(BUILD)/pytorch_cnn_training.png $(BUILD)/pytorch_cnn_robustness.png
+BUILT_PLOTS := $(BUILD)/pytorch_cnn_gallery.png $(BUILD)/pytorch_cnn_training.png $(BUILD)/pytorch_cnn_robustness.png \
+               $(BUILD)/robustness_library.png
 COMPARISON := $(BUILD)/comparison.md
 
 .DEFAULT_GOAL := all
@@ -70,11 +71,12 @@ train-cnn-base: data ## train the base from scratch (--preset base, 150 epochs: 
 
 evaluate-build: $(BUILT_PLOTS) ## build/model.pt on the clean and SUITE test sets; its gallery, curves, robustness plot
 
-$(BUILT_PLOTS) &: $(BUILT_MODEL) tools/robustness.py tools/unseen_check.py
+$(BUILT_PLOTS) &: $(BUILT_MODEL) tools/robustness.py tools/unseen_check.py tools/library_check.py
 	$(PY) pytorch_cnn.py evaluate --model-path $(BUILD)/model.pt \
 	    --history-path $(BUILD)/pytorch_cnn_history.json \
 	    --gallery-path $(BUILD)/pytorch_cnn_gallery.png --curves-path $(BUILD)/pytorch_cnn_training.png
-	$(PY) tools/robustness.py --model-path $(BUILD)/model.pt --out $(BUILD)/pytorch_cnn_robustness.png
+	$(PY) tools/robustness.py --model-path $(BUILD)/model.pt --out $(BUILD)/pytorch_cnn_robustness.png \
+	    --library-out $(BUILD)/robustness_library.png
 
 $(COMPARISON): $(BUILD)/model.pt model.pt tools/score_runs.py | $(RAW)
 	$(PY) tools/score_runs.py model.pt $(BUILD)/model.pt > $@.tmp
@@ -100,8 +102,13 @@ evaluate: data ## the shipped model.pt on the clean, SUITE, unseen and library t
 	$(PY) tools/library_check.py --failures results/failures.png
 	$(PY) tools/robustness.py
 
-test: data ## run the test suite, one loader case per loader (CI runs exactly this)
-	$(PY) -m pytest -q tests
+# Two pytest workers (pytest-xdist), one a core of the 2-core machines this runs
+# on; `make test TEST_JOBS=4` on a larger one. --dist loadfile keeps a file's tests
+# on one worker, so module fixtures (tests/test_compat.py's cases) run once.
+TEST_JOBS := 2
+
+test: data ## run the test suite on TEST_JOBS (2) workers, one loader case per loader (CI runs exactly this)
+	$(PY) -m pytest -q -n $(TEST_JOBS) --dist loadfile tests
 
 zip: $(STAMP) ## build submission.zip from the shipped graded files (at its root)
 	$(PY) tools/make_zip.py submission.zip

@@ -421,7 +421,7 @@ def load_data(path, class_a, class_b):
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path} not found: run `make data` first")
     try:
-        with np.load(path) as data:
+        with open(path, "rb") as f, np.load(f) as data:   # np.load leaves a bad zip's file open
             arrays = {key: data[key] for key in data.files}
     except Exception:  # truncated, garbage, pickled: np.load has no one error type for a bad file
         raise ValueError(f"{path} is damaged or not an npz: delete it and run `make data`") from None

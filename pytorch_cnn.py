@@ -11,6 +11,7 @@ The grader imports this file alone and uses `get_model_class`, `MyNet`,
 Shapes: B batch, C channels, H = W = 28 pixels.
 """
 import argparse
+import functools
 import gzip
 import hashlib
 import json
@@ -18,6 +19,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -99,6 +101,20 @@ MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 class UserError(RuntimeError):
     """A problem the user can fix (bad arguments, missing or broken data or
     model files); main prints it as one `error:` line and exits 2."""
+
+
+def one_line_errors(command):
+    """Wraps a command's main(argv): a UserError ends it with one `error:` line
+    on stderr and exit status 2 (argparse's code for a bad command line), no
+    traceback. The tools' mains wear it too."""
+    @functools.wraps(command)
+    def run(argv=None):
+        try:
+            return command(argv)
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+    return run
 
 
 def read_checksums(sums_path):
@@ -232,17 +248,21 @@ def window_max(x, k):
     return x
 
 
+def opening(x, k):
+    """Grey-level opening over k x k windows, x (B, C, H, W) -> same shape: the
+    min then the max, which deletes every bright detail narrower than k px and
+    keeps what varies more slowly."""
+    return window_max(-window_max(-x, k), k)
+
+
 def top_hats(x, k=STROKE_WINDOW):
     """Bright and dark details narrower than k px: x (B, 1, H, W) -> (B, 2, H, W).
 
-    White top-hat x - open(x) and black top-hat close(x) - x, with grey-level
-    opening/closing by k x k min and max pooling. Light and shade that vary
-    over more than k px (a lamp, a shadow, a stain, the paper's grey) are
-    removed; strokes stay, light on dark in the first channel, dark on light
-    in the second."""
-    dilate = lambda t: window_max(t, k)
-    erode = lambda t: -window_max(-t, k)
-    return torch.cat([x - dilate(erode(x)), erode(dilate(x)) - x], dim=1)
+    White top-hat x - open(x) and black top-hat close(x) - x, where
+    close(x) = -open(-x). Light and shade that vary over more than k px (a
+    lamp, a shadow, a stain, the paper's grey) are removed; strokes stay, light
+    on dark in the first channel, dark on light in the second."""
+    return torch.cat([x - opening(x, k), -opening(-x, k) - x], dim=1)
 
 
 class MyNet(nn.Module):
@@ -694,8 +714,7 @@ def smudge(x, s, g):
 def stroke_width(x, s, g):
     """Ink bleeding or a thin pen: grey dilation (3 x 3 max) or erosion (3 x 3 min)
     blended in by 0.3 .. 1, thicker or thinner at random."""
-    thicker = F.max_pool2d(x, 3, stride=1, padding=1)
-    thinner = -F.max_pool2d(-x, 3, stride=1, padding=1)
+    thicker, thinner = window_max(x, 3), -window_max(-x, 3)
     pick = uniform(g, (x.shape[0], 1, 1, 1), x) < 0.5
     return torch.lerp(x, torch.where(pick, thicker, thinner), lerp(0.3, 1.0, s))
 
@@ -1176,7 +1195,9 @@ def load_model(path, device="cpu"):
         raise UserError(f"{path} not found: {fix}")
     model = get_model_class(None)[0]()
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():   # garbage warns of its pickle protocol before it fails
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated zip, pickle garbage (KeyError, EOFError ...), a whole model
         raise UserError(f"{path} is truncated or not a saved state_dict (torch.load raised "
                         f"{type(err).__name__}): {fix}") from None
@@ -1359,7 +1380,9 @@ def dark_ink(img, band=0.1, keep=0.6):
     image's residual tails beyond 3 of the band's noise sigmas: the ink is the
     side with more mass out there."""
     small = resize_longest(img, LIGHT_SIDE)
-    yy, xx = [t.flatten() for t in pixel_grid_2d(small.shape)]
+    h, w = small.shape   # pixel coordinates in [-1, 1]
+    grid = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
+    yy, xx = [t.flatten() for t in grid]
     basis = torch.stack([torch.ones_like(xx), xx, yy, xx * yy, xx ** 2, yy ** 2], 1)
     values = small.flatten()
     edge = chosen = torch.maximum(xx.abs(), yy.abs()) >= 1 - 2 * band
@@ -1371,12 +1394,6 @@ def dark_ink(img, band=0.1, keep=0.6):
     return (-residual - s).clamp_min(0).sum() > (residual - s).clamp_min(0).sum()
 
 
-def pixel_grid_2d(shape):
-    """(h, w) -> y, x coordinates (h, w) each in [-1, 1]."""
-    h, w = shape
-    return torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
-
-
 def remove_light(ink):
     """Ink bright on darker paper (H, W) -> ink minus the paper's light (H, W).
     The light is a morphological opening (min then max over LIGHT_WINDOW), which
@@ -1384,7 +1401,7 @@ def remove_light(ink):
     shadows, smoothed, on a LIGHT_SIDE copy, then scaled back up."""
     k = LIGHT_WINDOW
     small = resize_longest(ink, LIGHT_SIDE)
-    opened = box_max(-box_max(-small, k), k)
+    opened = opening(small[None, None], k)[0, 0]
     smooth = F.avg_pool2d(opened[None, None], k, stride=1, padding=k // 2, count_include_pad=False)
     light = F.interpolate(smooth, size=ink.shape, mode="bilinear", align_corners=False)[0, 0]
     return ink - light
@@ -1675,6 +1692,7 @@ def parse_args(argv):
     return command, cfg, images
 
 
+@one_line_errors
 def main(argv=None):
     """Run a command; returns its metrics (or None for `data`). User errors exit 2
     with one line."""
@@ -1695,9 +1713,6 @@ def main(argv=None):
         if not cfg.dry_run:
             print(f"wrote {cfg.model_path} (the best checkpoint) and {cfg.history_path}")
         return metrics
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
     except KeyboardInterrupt:
         print(f"interrupted: {cfg.model_path} holds the best checkpoint saved so far", file=sys.stderr)
         sys.exit(130)   # the shell's code for Ctrl-C

@@ -90,6 +90,22 @@ def untrained_state(seed=0):
     return pytorch_cnn.cpu_state_dict(pytorch_cnn.MyNet())
 
 
+def run_main(main, argv, capsys):
+    """main(argv) as its command line runs it (each script's `__main__` calls
+    only main()), expecting it to exit. -> (exit status, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    return exit_info.value.code, capsys.readouterr().err
+
+
+def assert_one_error_line(status, err, *words):
+    """A user error: exit status 2 and one `error:` line holding every word."""
+    lines = err.strip().splitlines()
+    assert status == 2 and "Traceback" not in err, err
+    assert len(lines) == 1 and lines[0].startswith("error:"), err
+    assert all(word in lines[0] for word in words), lines[0]
+
+
 def truncated(data):
     return data[: len(data) // 2]
 

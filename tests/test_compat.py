@@ -16,10 +16,10 @@ import pytest
 import compat
 from conftest import ROOT
 
-# One case per loader; each script under three loaders and in both working
-# directories; pytorch_cnn (model.pt, classify) under the two loaders that
-# differ most from an import: no sys.modules entry (spec), no __file__ (exec).
-FAST = {("import", "files", "numpy_nn"), ("import_module", "elsewhere", "pytorch_cnn"),
+# One case per loader, both scripts, both working directories; pytorch_cnn
+# (torch, model.pt, classify: the slow cases) under the two loaders that differ
+# most from an import: no sys.modules entry (spec), no __file__ (exec).
+FAST = {("import", "files", "numpy_nn"), ("import_module", "elsewhere", "numpy_nn"),
         ("spec+sys.modules", "elsewhere", "numpy_nn"), ("spec", "files", "pytorch_cnn"),
         ("runpy", "files", "numpy_nn"), ("exec", "elsewhere", "pytorch_cnn")}
 CASES = [(loader, workdir, name) for name in compat.SCRIPTS

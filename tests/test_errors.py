@@ -1,10 +1,10 @@
 """Errors a user can fix are one line naming the problem and the fix; each
 command's --help shows what it takes; `make` builds into build/ and leaves the
 committed files alone."""
+import gc
 import io
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,32 +12,21 @@ import torch
 
 import numpy_nn
 import pytorch_cnn as P
-from conftest import ROOT, saved
-
-
-def run_tool(*args, cwd):
-    """Run a script of the repository as a user does. -> CompletedProcess."""
-    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
-
-
-def assert_one_error_line(proc, *words):
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
-    assert len(lines) == 1 and lines[0].startswith("error:"), proc.stderr
-    assert all(word in lines[0] for word in words), lines[0]
+from conftest import ROOT, assert_one_error_line, run_main, saved
 
 
 # -------------------- tools: a missing model is one line
 
-def test_score_runs_on_a_pattern_that_matched_nothing(tmp_path):
-    proc = run_tool(ROOT / "tools" / "score_runs.py", "logs/*.pt", cwd=tmp_path)
-    assert_one_error_line(proc, "logs/*.pt", "logs/")
+def test_score_runs_on_a_pattern_that_matched_nothing(tmp_path, monkeypatch, capsys):
+    import score_runs
+    monkeypatch.chdir(tmp_path)   # a clone has no logs/
+    assert_one_error_line(*run_main(score_runs.main, ["logs/*.pt"], capsys), "logs/*.pt", "logs/")
 
 
-def test_unseen_check_on_a_missing_model(tmp_path):
-    proc = run_tool(ROOT / "tools" / "unseen_check.py", "--model", "/nope", cwd=tmp_path)
-    assert_one_error_line(proc, "/nope not found", "git checkout -- model.pt")
+def test_unseen_check_on_a_missing_model(capsys):
+    import unseen_check
+    assert_one_error_line(*run_main(unseen_check.main, ["--model", "/nope"], capsys),
+                          "/nope not found", "git checkout -- model.pt")
 
 
 # -------------------- broken data and model files
@@ -54,7 +43,7 @@ def good_npz_bytes():
     pytest.param(lambda: good_npz_bytes()[:300], id="truncated"),
     pytest.param(lambda: b"PK\x03\x04" + bytes(500), id="zeroed-zip"),
 ])
-def test_numpy_nn_on_a_damaged_npz_says_make_data(tmp_path, content):
+def test_numpy_nn_on_a_damaged_npz_says_make_data(tmp_path, content, recwarn):
     path = tmp_path / "full-mnist.npz"
     path.write_bytes(content())
     with pytest.raises(SystemExit) as exit_info:
@@ -62,6 +51,8 @@ def test_numpy_nn_on_a_damaged_npz_says_make_data(tmp_path, content):
     message = str(exit_info.value.code)
     assert message.startswith("error:") and "\n" not in message
     assert "make data" in message and "allow_pickle" not in message and str(path) in message
+    gc.collect()   # an unclosed file warns when it is collected
+    assert not [w for w in recwarn if issubclass(w.category, ResourceWarning)], "left the file open"
 
 
 def renamed_keys(state):
@@ -78,12 +69,14 @@ def renamed_keys(state):
     pytest.param(lambda: saved(torch.zeros(3)), "does not fit MyNet (Expected state_dict to be dict-like",
                  id="a-tensor"),
 ])
-def test_broken_model_is_named_without_torchs_message(tmp_path, content, problem):
+def test_broken_model_is_named_without_torchs_message(tmp_path, content, problem, recwarn):
     path = tmp_path / "model.pt"
     path.write_bytes(content())
     with pytest.raises(P.UserError) as err:
         P.load_model(path)
     message = str(err.value)
+    assert not [str(w.message) for w in recwarn if issubclass(w.category, UserWarning)], \
+        "torch's warnings reach the user beside the one line"
     assert message.startswith(f"{path} {problem}") and "\n" not in message, message
     assert message.endswith("(`make train-cnn` writes build/model.pt)"), message   # whole, not cut
 
@@ -148,7 +141,7 @@ def fake_checkout(tmp_path):
     for name in ("Makefile", "requirements.txt", "requirements-dev.txt", "results/mynet-base.pt", "numpy_nn.py", "pytorch_cnn.py", "model.pt",
                  "numpy_nn_training.png", "numpy_nn_classification.png", "full-mnist.npz",
                  ".venv/.installed", "data/MNIST/raw/train-images-idx3-ubyte", "tools/robustness.py",
-                 "tools/unseen_check.py", "tools/score_runs.py"):
+                 "tools/unseen_check.py", "tools/library_check.py", "tools/score_runs.py"):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text("")
     shutil.copy(ROOT / "Makefile", root / "Makefile")
@@ -169,18 +162,22 @@ def test_make_writes_only_into_build_and_the_zip(tmp_path):
     commands = make_n(root)
     assert "pytorch_cnn.py train --preset full --model-path build/partial/model.pt" in commands
     assert "numpy_nn.py --out-dir build" in commands and "make_zip.py submission.zip" in commands
-    for flag in ("--model-path", "--history-path", "--out-dir", "--out", "--gallery-path", "--curves-path"):
+    for flag in ("--model-path", "--history-path", "--out-dir", "--out", "--library-out", "--gallery-path",
+                 "--curves-path"):
         for value in commands.split(f"{flag} ")[1:]:
             written = value.split()[0]
             assert written.rstrip("/") == "build" or written.startswith("build/"), f"{flag} {written}"
     assert "cp " not in commands and "mv build/" in commands
+    # robustness.py's plots default to results/: make names both outputs
+    assert "--out build/pytorch_cnn_robustness.png" in commands
+    assert "--library-out build/robustness_library.png" in commands
 
 
 def test_a_second_make_trains_nothing(tmp_path):
     root = fake_checkout(tmp_path)
     built = ("numpy_nn_training.png", "numpy_nn_classification.png", "model.pt",
              "pytorch_cnn_history.json", "pytorch_cnn_gallery.png", "pytorch_cnn_training.png",
-             "pytorch_cnn_robustness.png", "comparison.md")
+             "pytorch_cnn_robustness.png", "robustness_library.png", "comparison.md")
     (root / "build").mkdir()
     for name in built:   # written after their sources, as a first `make` leaves them
         (root / "build" / name).write_text("")
@@ -201,5 +198,6 @@ def test_make_ship_copies_the_build_over_the_committed_files(tmp_path):
     root = fake_checkout(tmp_path)
     commands = make_n(root, "ship")
     assert "cp build/model.pt build/numpy_nn_training.png build/numpy_nn_classification.png ." in commands
+    assert "build/pytorch_cnn_robustness.png build/robustness_library.png results/" in commands
     assert "make_zip.py submission.zip" in commands
 

@@ -72,7 +72,7 @@ def test_main_reports_every_entry_for_a_tiny_model_and_draws_the_failures(tmp_pa
     torch.manual_seed(0)
     model_path = tmp_path / "tiny.pt"
     torch.save(P.MyNet().state_dict(), model_path)               # untrained: near chance
-    out = L.main(["--model-path", str(model_path), "--n", "50", "--json", str(tmp_path / "lib.json"),
+    out = L.main(["--model-path", str(model_path), "--n", "20", "--json", str(tmp_path / "lib.json"),
                   "--failures", str(tmp_path / "failures.png")])
     assert list(out["accuracy"]) == [e.name for e in SUITE]
     assert all(0 <= a <= 1 for a in out["accuracy"].values())

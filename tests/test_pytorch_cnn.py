@@ -5,8 +5,6 @@ import gzip
 import math
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,7 @@ import pytest
 import torch
 
 import pytorch_cnn as P
-from conftest import ROOT, digits, g, is_png, saved, truncated, untrained_state
+from conftest import ROOT, assert_one_error_line, digits, g, is_png, run_main, saved, truncated, untrained_state
 
 
 @pytest.fixture(scope="module")
@@ -436,14 +434,11 @@ def test_damaged_shipped_file_gives_one_clear_error(tmp_path, damage):
         P.unpack_shipped_mnist(root)
 
 
-def test_data_error_is_one_line_on_the_command_line(tmp_path):
+def test_data_error_is_one_line_on_the_command_line(tmp_path, capsys):
     root = copy_shipped(tmp_path)
     (root / "mnist" / "train-labels-idx1-ubyte.gz").write_bytes(b"garbage")
-    result = subprocess.run([sys.executable, str(ROOT / "pytorch_cnn.py"), "train", "--dry-run",
-                             "--data-dir", str(root)], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
-    assert result.stderr.startswith("error:") and "train-labels-idx1-ubyte.gz" in result.stderr
+    status, err = run_main(P.main, ["train", "--dry-run", "--data-dir", str(root)], capsys)
+    assert_one_error_line(status, err, "train-labels-idx1-ubyte.gz")
 
 
 def first_images(load_mnist, n):
@@ -577,16 +572,11 @@ def test_load_model_broken_file_raises_one_line_user_error(tmp_path, kind):
 
 
 def test_cli_broken_model_prints_one_error_line(tmp_path, capsys):
-    """In this process (the script's own entry, a fresh process, is
-    test_data_error_is_one_line_on_the_command_line's)."""
     broken = tmp_path / "model.pt"
     broken.write_bytes(truncated(saved(untrained_state())))
-    with pytest.raises(SystemExit) as exit_info:
-        P.main(["evaluate", "--model-path", str(broken), "--data-dir", str(ROOT / "data")])
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert exit_info.value.code == 2 and "Traceback" not in err
-    assert len(lines) == 1 and lines[0].startswith("error:") and str(broken) in lines[0], err
+    status, err = run_main(P.main, ["evaluate", "--model-path", str(broken), "--data-dir", str(ROOT / "data")],
+                           capsys)
+    assert_one_error_line(status, err, str(broken))
 
 
 def test_save_atomic_replaces_the_file_whole(tmp_path):

@@ -74,6 +74,7 @@ def bench_against_torchvision(x, g, repeats):
               f"{b * 1e3:6.1f} ms ({b / a:.1f}x)")
 
 
+@P.one_line_errors
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -91,7 +92,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except P.UserError as err:   # a missing or broken model or data file: one line, no traceback
-        sys.exit(f"error: {err}")
+    main()

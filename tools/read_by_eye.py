@@ -73,6 +73,7 @@ def read_answers(path, n):
     return torch.tensor([int(w) for w in words])
 
 
+@P.one_line_errors
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -103,7 +104,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except P.UserError as err:   # a missing or broken model or data file: one line, no traceback
-        sys.exit(f"error: {err}")
+    main()

@@ -151,6 +151,7 @@ def library_bars(result, suite, path):
     plt.close(fig)
 
 
+@P.one_line_errors
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -162,14 +163,10 @@ def main(argv=None):
                         help="bars of the library suite (tools/library_check.py); '' for none")
     parser.add_argument("--seed", type=int, default=0, help="seeds the baselines' training")
     args = parser.parse_args(argv)
-    try:
-        models = {"MyNet": P.load_model(args.model_path)}
-        for cls in (P.SimpleCNN, P.FCNet):
-            models[cls.__name__] = baseline(cls, args.baselines_dir, ROOT / "data", args.seed)
-        x, y = U.test_images(args.n)
-    except P.UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    models = {"MyNet": P.load_model(args.model_path)}
+    for cls in (P.SimpleCNN, P.FCNet):
+        models[cls.__name__] = baseline(cls, args.baselines_dir, ROOT / "data", args.seed)
+    x, y = U.test_images(args.n)
     result = curves(models, x, y)
     plot(result, STRENGTHS, args.out)
     if args.library_out:

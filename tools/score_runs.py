@@ -43,6 +43,7 @@ def training_minutes(model_path):
 COLUMNS = ("clean", "suite_mean", "cheap_camera", "unseen_mean", "unseen_worst", "held_out")
 
 
+@P.one_line_errors
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -70,7 +71,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except P.UserError as err:   # a missing or broken model or data file: one line, no traceback
-        sys.exit(f"error: {err}")
+    main()

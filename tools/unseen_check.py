@@ -682,6 +682,7 @@ def suite_parser(doc):
     return parser
 
 
+@P.one_line_errors
 def main(argv=None):
     args = suite_parser(__doc__).parse_args(argv)
     start = time.perf_counter()
@@ -706,7 +707,4 @@ def main(argv=None):
     return accuracy
 
 if __name__ == "__main__":
-    try:
-        main()
-    except P.UserError as err:   # a missing or broken model or data file: one line, no traceback
-        sys.exit(f"error: {err}")
+    main()
