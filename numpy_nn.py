@@ -427,7 +427,7 @@ def load_data(path, class_a, class_b):
         raise ValueError(f"{path} is damaged or not an npz: delete it and run `make data`") from None
     missing = {"x_train", "y_train", "x_test", "y_test"} - set(arrays)
     if missing:
-        raise ValueError(f"{path} lacks {sorted(missing)}: rerun `make data`")
+        raise ValueError(f"{path} lacks {sorted(missing)}: delete it and run `make data`")
     x_train, y_train = _two_digits(arrays["x_train"], arrays["y_train"], class_a, class_b)
     x_test, y_test = _two_digits(arrays["x_test"], arrays["y_test"], class_a, class_b)
     mean, std = x_train.mean(), x_train.std()
@@ -658,6 +658,13 @@ def plot_classification(images, labels, predictions, digits, path, per_class=96,
 # Command line.
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `prog: error: what (see prog --help)`, no usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def add_knobs(parser, config, names=None):
     """One `--flag` per field of the dataclass `config` (those in `names` only,
     when given), its help ending in the default: `--flag/--no-flag` for a bool,
@@ -680,13 +687,13 @@ def add_knobs(parser, config, names=None):
 
 def parse_args(argv):
     """argv (list of str, None: sys.argv) -> Config; `--help` lists every Config field with its default."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = Parser(prog="numpy_nn.py", description=__doc__.split("\n")[0])
     add_knobs(parser, Config)
     args = vars(parser.parse_args(argv))
     cfg = Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in args.items()})
     problem = config_problem(cfg)
     if problem:
-        parser.error(problem)  # prints the usage and the problem, exits with status 2
+        parser.error(problem)  # one line, exit status 2
     return cfg
 
 
@@ -696,9 +703,12 @@ def config_problem(cfg):
                f"--digits needs two different digits 0..9, got {cfg.digits}"),
               (0 < cfg.val_fraction < 1, f"--val-fraction must lie in (0, 1), got {cfg.val_fraction}"),
               (all(w > 0 for w in cfg.hidden), f"--hidden widths must be positive, got {cfg.hidden}"),
-              (cfg.epochs > 0 and cfg.batch_size > 0, "--epochs and --batch-size must be positive"),
-              (cfg.lr > 0 and cfg.lr_end >= 0 and cfg.momentum >= 0 and cfg.weight_decay >= 0,
-               "--lr must be positive; --lr-end, --momentum and --weight-decay non-negative"),
+              (cfg.epochs > 0, f"--epochs must be positive, got {cfg.epochs}"),
+              (cfg.batch_size > 0, f"--batch-size must be positive, got {cfg.batch_size}"),
+              (cfg.lr > 0, f"--lr must be positive, got {cfg.lr}"),
+              (cfg.lr_end >= 0, f"--lr-end must be non-negative, got {cfg.lr_end}"),
+              (cfg.momentum >= 0, f"--momentum must be non-negative, got {cfg.momentum}"),
+              (cfg.weight_decay >= 0, f"--weight-decay must be non-negative, got {cfg.weight_decay}"),
               (cfg.shift >= 0, f"--shift must be non-negative, got {cfg.shift}"),
               (cfg.dtype in ("float32", "float64"), f"--dtype must be float32 or float64, got {cfg.dtype}")]
     return next((message for ok, message in checks if not ok), None)
@@ -747,6 +757,10 @@ def main(argv=None):
         x_train, y_train, x_test, y_test = (a.astype(dtype) for a in load_data(cfg.data, *cfg.digits))
     except (FileNotFoundError, ValueError) as error:
         sys.exit(f"error: {error}")
+    try:
+        Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)   # fail now, not after the training
+    except OSError as error:
+        sys.exit(f"error: --out-dir {cfg.out_dir}: {error.strerror}: name a folder that can be created")
     background = x_train.min()  # a blank pixel after standardising
     shown_test = x_test  # the classification plot shows the images as they were
     if cfg.deskew:

@@ -11,6 +11,7 @@ The grader imports this file alone and uses `get_model_class`, `MyNet`,
 Shapes: B batch, C channels, H = W = 28 pixels.
 """
 import argparse
+import difflib
 import functools
 import gzip
 import hashlib
@@ -72,8 +73,10 @@ class Config:
     device: str = knob("auto", "auto (CUDA when present), cpu or cuda")
     data_dir: str = knob("data", "holds mnist/ (shipped) and MNIST/raw/ (unpacked)")
     npz_path: str = knob("full-mnist.npz", "the NumPy lab's data file, written by the `data` command")
-    model_path: str = knob("model.pt", "where the best checkpoint's state_dict is written")
-    history_path: str = knob("results/pytorch_cnn_history.json", "per-epoch losses and accuracies")
+    model_path: str = knob("model.pt", "MyNet's state_dict: `train` writes the best checkpoint there, "
+                                       "`evaluate` and `classify` read it")
+    history_path: str = knob("results/pytorch_cnn_history.json", "per-epoch losses and accuracies: "
+                                                                  "`train` writes them, `evaluate` plots them")
     gallery_path: str = knob("results/pytorch_cnn_gallery.png", "`evaluate`: degraded test digits, labelled")
     curves_path: str = knob("results/pytorch_cnn_training.png", "`evaluate`: the training curves")
     dry_run: bool = knob(False, "5 batches of one epoch on 200 validation images; writes nothing")
@@ -1189,7 +1192,7 @@ def load_model(path, device="cpu"):
     results/mynet-base.pt) is built as one, so tools can score it too. A
     missing or broken file raises UserError."""
     path = Path(path)
-    fix = ("restore model.pt with `git checkout -- model.pt` or train one "
+    fix = ("name a saved MyNet state_dict; `git checkout -- model.pt` restores the shipped one "
            "(`make train-cnn` writes build/model.pt)")
     if not path.is_file():
         raise UserError(f"{path} not found: {fix}")
@@ -1586,6 +1589,24 @@ def classify_files(model, paths):
     return [(p, None if f is None else next(labels)) for p, f in zip(paths, frames)]
 
 
+def classify_command(model, paths):
+    """`classify`: a line per file, in order, `path: label` or `path: no digit
+    found`; a file that is not a readable image gets an `error:` line on stderr
+    and the others are still read. -> {path: label}; exits 2 after the last
+    file if any could not be read."""
+    results = {}
+    for path in paths:
+        try:
+            (_, results[path]), = classify_files(model, [path])
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr)
+            continue
+        print(f"{path}: {'no digit found' if results[path] is None else results[path]}", flush=True)
+    if len(results) < len(paths):
+        sys.exit(2)
+    return results
+
+
 # ----------------------------------------------------------------------------
 # Command line
 # ----------------------------------------------------------------------------
@@ -1597,10 +1618,17 @@ COMMANDS = {
     "evaluate": ("model.pt on the clean and SUITE test sets: a table, the gallery and the curves",
                  ("model_path", "history_path", "gallery_path", "curves_path", "test_seed",
                   "data_dir", "device")),
-    "classify": ("label PNG/JPEG photos of digits with model.pt", ("model_path",)),
+    "classify": ("label photos of digits (any image Pillow reads) with model.pt", ("model_path",)),
     "data": ("unpack the shipped MNIST offline, write the NumPy lab's npz", ("data_dir", "npz_path")),
 }
 NOT_TRAINING = ("gallery_path", "curves_path", "test_seed", "npz_path")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `prog: error: what (see prog --help)`, no usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def add_knobs(parser, config, names=None):
@@ -1650,7 +1678,7 @@ def config_problem(cfg):
 
 def build_parser():
     """-> (the parser of `pytorch_cnn.py COMMAND ...`, {command: its subparser})."""
-    parser = argparse.ArgumentParser(prog="pytorch_cnn.py", description=__doc__,
+    parser = Parser(prog="pytorch_cnn.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     subparsers = {}
@@ -1664,7 +1692,7 @@ def build_parser():
                              + " (default: full)")
         add_knobs(sub, Config, names)
         if command == "classify":
-            sub.add_argument("images", nargs="+", help="PNG or JPEG files")
+            sub.add_argument("images", nargs="+", help="image files, any format Pillow reads")
     return parser, subparsers
 
 
@@ -1677,8 +1705,9 @@ def parse_args(argv):
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv.insert(0, "train")
     if argv[0] not in COMMANDS and not argv[0].startswith("-"):
-        parser.error(f"unknown command {argv[0]!r}: use one of {', '.join(COMMANDS)} "
-                     f"(none means train)")
+        guess = difflib.get_close_matches(argv[0], COMMANDS, n=1)
+        parser.error(f"unknown command {argv[0]!r}: " + (f"did you mean {guess[0]!r}? " if guess else "")
+                     + f"use one of {', '.join(COMMANDS)} (none means train)")
     known = parser.parse_known_args(argv)[0]
     if known.command == "train":
         subparsers["train"].set_defaults(**PRESETS[known.preset])
@@ -1688,7 +1717,7 @@ def parse_args(argv):
     cfg = Config(**args)
     problem = config_problem(cfg)
     if problem:
-        subparsers[command].error(problem)   # prints the usage and the problem, exits with status 2
+        subparsers[command].error(problem)   # one line, exit status 2
     return command, cfg, images
 
 
@@ -1705,13 +1734,10 @@ def main(argv=None):
         if command == "evaluate":
             return evaluate(cfg)
         if command == "classify":
-            results = classify_files(load_model(cfg.model_path), images)
-            for path, label in results:
-                print(f"{path}: {'no digit found' if label is None else label}")
-            return dict(results)
+            return classify_command(load_model(cfg.model_path), images)
         metrics = train(cfg)
-        if not cfg.dry_run:
-            print(f"wrote {cfg.model_path} (the best checkpoint) and {cfg.history_path}")
+        print("dry run: nothing written" if cfg.dry_run else
+              f"wrote {cfg.model_path} (the best checkpoint) and {cfg.history_path}")
         return metrics
     except KeyboardInterrupt:
         print(f"interrupted: {cfg.model_path} holds the best checkpoint saved so far", file=sys.stderr)

@@ -20,7 +20,8 @@ from conftest import ROOT, assert_one_error_line, run_main, saved
 def test_score_runs_on_a_pattern_that_matched_nothing(tmp_path, monkeypatch, capsys):
     import score_runs
     monkeypatch.chdir(tmp_path)   # a clone has no logs/
-    assert_one_error_line(*run_main(score_runs.main, ["logs/*.pt"], capsys), "logs/*.pt", "logs/")
+    assert_one_error_line(*run_main(score_runs.main, ["logs/*.pt"], capsys), "no file matches logs/*.pt",
+                          "make train-cnn")
 
 
 def test_unseen_check_on_a_missing_model(capsys):
@@ -84,21 +85,24 @@ def test_broken_model_is_named_without_torchs_message(tmp_path, content, problem
 # -------------------- the command line
 
 def parse_error(capsys, argv):
-    """The error line argparse prints for pytorch_cnn.py argv."""
+    """What argparse prints for pytorch_cnn.py argv: one line, exit status 2."""
     with pytest.raises(SystemExit) as exit_info:
         P.parse_args(argv)
-    assert exit_info.value.code == 2
-    return capsys.readouterr().err.strip().splitlines()[-1]
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1, err   # no usage block
+    return err.strip()
 
 
 def test_a_bad_value_names_its_flag_only(capsys):
     line = parse_error(capsys, ["--epochs", "-3"])
-    assert line == "pytorch_cnn.py train: error: --epochs must be positive, got -3"
+    assert line == ("pytorch_cnn.py train: error: --epochs must be positive, got -3 "
+                    "(see pytorch_cnn.py train --help)")
 
 
 def test_a_mistyped_command_lists_the_commands(capsys):
     line = parse_error(capsys, ["evalute"])
-    assert "unknown command 'evalute'" in line and "train, evaluate, classify, data" in line
+    assert "unknown command 'evalute': did you mean 'evaluate'?" in line
+    assert "train, evaluate, classify, data" in line
 
 
 def help_of(capsys, argv, parse=P.parse_args):

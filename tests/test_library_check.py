@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import pytorch_cnn as P
-from conftest import is_png
+from conftest import assert_one_error_line, is_png, run_main
 
 pytest.importorskip("kornia", reason="tools-only dependency: pip install -r requirements-dev.txt")
 import library_check as L  # noqa: E402  (after the skip: it imports kornia)
@@ -85,12 +85,15 @@ def test_main_reports_every_entry_for_a_tiny_model_and_draws_the_failures(tmp_pa
     assert "readable mean" in printed and "held-out mean" in printed
 
 
+def test_draws_the_failures_only_where_told():
+    """Run by hand it prints; only `make evaluate` rewrites the committed results/failures.png."""
+    assert L.parse_args([]).failures == ""
+    assert L.parse_args(["--failures", "f.png"]).failures == "f.png"
+
+
 def test_missing_model_is_a_one_line_error(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        L.main(["--model-path", str(tmp_path / "nope.pt"), "--n", "10"])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "not found" in err and "\n" not in err
+    status, err = run_main(L.main, ["--model-path", str(tmp_path / "nope.pt"), "--n", "10"], capsys)
+    assert_one_error_line(status, err, "nope.pt not found")
 
 
 def test_failure_sheet_shows_the_worst_readable_entries_of_both_suites(tmp_path, digits):

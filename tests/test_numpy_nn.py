@@ -559,7 +559,7 @@ def test_digit_mosaic_frames_mistakes_in_red():
 
 
 def test_training_is_reproducible(tmp_path):
-    raw = write_fake_mnist(tmp_path / "m.npz")
+    write_fake_mnist(tmp_path / "m.npz")
     x_train, y_train, _, _ = nn.load_data(tmp_path / "m.npz", 2, 7)
     cfg = nn.Config(epochs=2, hidden=(8,), shift=1)
     runs = []
@@ -597,6 +597,16 @@ def test_main_missing_data_says_make_data(tmp_path):
         nn.main(["--data", str(tmp_path / "nope.npz")])
 
 
+def test_main_on_an_out_dir_it_cannot_make_fails_before_training(tmp_path, capsys):
+    write_fake_mnist(tmp_path / "m.npz")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(SystemExit) as exit_info:
+        nn.main(["--data", str(tmp_path / "m.npz"), "--out-dir", str(tmp_path / "a-file")])
+    message = str(exit_info.value.code)
+    assert message.startswith("error: --out-dir") and "\n" not in message
+    assert "epoch" not in capsys.readouterr().out      # failed before the training
+
+
 def test_cli_defaults_and_overrides():
     assert nn.parse_args([]) == nn.Config()
     cfg = nn.parse_args(["--digits", "3", "8", "--hidden", "64", "32", "--lr", "0.05", "--batch-size", "8"])
@@ -606,16 +616,17 @@ def test_cli_defaults_and_overrides():
 
 @pytest.mark.parametrize("argv", [["--digits", "4", "4"], ["--digits", "4", "12"], ["--epochs", "0"],
                                   ["--val-fraction", "1"], ["--hidden", "0"], ["--lr", "-1"],
-                                  ["--dtype", "int8"], ["--shift", "-1"], ["--shift", "1.5"]])
+                                  ["--dtype", "int8"], ["--shift", "-1"], ["--shift", "1.5"], ["--batch-size", "0"],
+                                  ["--momentum", "-1"], ["--weight-decay", "-1"], ["--lr-end", "-1"]])
 def test_cli_rejects_bad_values(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         nn.parse_args(argv)
-    assert exit_info.value.code == 2
-    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
-    assert len(errors) == 1 and argv[0] in errors[0]
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1, err   # one line, no usage block
+    assert err.startswith("numpy_nn.py: error: ") and argv[0] in err
 
 
-@pytest.mark.parametrize("name", ["knob", "add_knobs"])
+@pytest.mark.parametrize("name", ["knob", "Parser", "add_knobs"])
 def test_command_line_helpers_are_the_same_as_pytorch_cnns(name):
     """Both graded files carry a copy (each must stand alone): the copies stay identical."""
     pytorch_cnn = pytest.importorskip("pytorch_cnn")

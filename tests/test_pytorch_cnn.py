@@ -312,11 +312,8 @@ def test_stroke_channels_widen_only_the_first_layer():
 
 
 def test_a_missing_init_is_one_error_line(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        P.main(["train", "--dry-run", "--init", str(tmp_path / "nope.pt"), "--data-dir", str(ROOT / "data")])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and err.startswith("error: --init") and "nope.pt not found" in err
+    argv = ["train", "--dry-run", "--init", str(tmp_path / "nope.pt"), "--data-dir", str(ROOT / "data")]
+    assert_one_error_line(*run_main(P.main, argv, capsys), "error: --init", "nope.pt not found")
 
 
 def test_shipped_recipe_starts_from_the_committed_base():
@@ -486,13 +483,14 @@ def test_training_lowers_the_loss(mnist_test):
     assert last < first - 0.3
 
 
-def test_dry_run_writes_nothing(tmp_path, monkeypatch):
+def test_dry_run_writes_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     metrics = P.main(["train", "--dry-run", "--epochs", "1", "--data-dir", str(ROOT / "data"),
                       "--device", "cpu", "--init", str(ROOT / "results" / "mynet-base.pt")])
     assert 0 <= metrics["best_val_mean"] <= 1 and len(metrics["history"]) == 1
     assert set(metrics["history"][0]["val"]) == set(P.SUITE)
     assert list(tmp_path.iterdir()) == []
+    assert capsys.readouterr().out.endswith("dry run: nothing written\n")
 
 
 def test_help_shows_the_defaults(capsys):
@@ -532,9 +530,9 @@ def test_training_curves_skip_unscored_epochs(tmp_path):
 def test_bad_settings_are_one_error_line(args, capsys):
     with pytest.raises(SystemExit) as exit_info:
         P.main(["train"] + args)
-    assert exit_info.value.code == 2
-    last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last.startswith("pytorch_cnn.py train: error: ") and args[-2] in last
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1, err
+    assert err.startswith("pytorch_cnn.py train: error: ") and args[-2] in err
 
 
 def test_presets_set_defaults_that_flags_override():
@@ -739,6 +737,22 @@ def test_photo_blank_page_is_no_digit_found(tmp_path, shipped_model, committed_m
     assert capsys.readouterr().out == f"{path}: no digit found\n"
 
 
+def test_cli_classify_reads_every_file_past_an_unreadable_one(tmp_path, committed_model_path, capsys):
+    blank = save_png(tmp_path, "blank.png", photo(np.zeros((28, 28), np.uint8), light=0.4, noise=0.05))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image")
+    argv = ["classify", str(blank), str(notes), str(tmp_path / "missing.png"), str(blank),
+            "--model-path", str(committed_model_path)]
+    with pytest.raises(SystemExit) as exit_info:
+        P.main(argv)
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 2 and "Traceback" not in err
+    assert out == f"{blank}: no digit found\n" * 2                        # both good files, in order
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("error:") for line in lines), err
+    assert "notes.txt" in lines[0] and "missing.png" in lines[1]
+
+
 @pytest.mark.parametrize("digit, paper, ink, box", [
     (3, (0.15, 0.15, 0.2), (0.95, 0.95, 0.9), (40, 60, 150, 150)),    # light on dark: a blackboard
     (5, (0.95, 0.85, 0.4), (0.1, 0.1, 0.6), (40, 60, 150, 150)),      # blue pen on yellow paper
@@ -773,6 +787,19 @@ def test_photo_bench_small_seeded_set(tmp_path, shipped_model, mnist_test):
                                  sizes=(48, 160))
     accuracy, failures = photo_bench.score(shipped_model, cases)
     assert accuracy >= 0.9, failures
+
+
+def test_photo_bench_keeps_its_images_in_a_new_folder_and_never_empties_one(tmp_path, capsys,
+                                                                           committed_model_path):
+    import photo_bench
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    argv = ["--n", "2", "--blank", "1", "--model-path", str(committed_model_path)]
+    assert_one_error_line(*run_main(photo_bench.main, argv + ["--out", str(mine)], capsys), "not empty")
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+    photo_bench.main(argv + ["--out", str(tmp_path / "new")])
+    assert len(list((tmp_path / "new").iterdir())) == 3
 
 
 def png_size(path):

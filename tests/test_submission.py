@@ -4,6 +4,7 @@ import io
 import os
 import re
 import shutil
+import subprocess
 import time
 import zipfile
 
@@ -96,6 +97,22 @@ def test_zip_holds_exactly_the_files_at_the_root_reproducibly(fake_root, tmp_pat
             assert info.external_attr >> 16 == 0o100644
             assert zf.read(info) == (fake_root / info.filename).read_bytes()
     assert not list(tmp_path.glob(".*.tmp")), "the temp file of the atomic write is left behind"
+
+
+def test_make_zip_says_which_graded_files_are_not_as_committed(fake_root, tmp_path, capsys):
+    if shutil.which("git") is None:
+        pytest.skip("no git")
+    git = lambda *args: subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                                       cwd=fake_root, check=True, capture_output=True, timeout=60)
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "graded files")
+    assert make_zip.main([str(tmp_path / "a.zip"), "--root", str(fake_root)]) == 0
+    assert "note:" not in capsys.readouterr().out
+    with open(fake_root / "numpy_nn.py", "a") as f:
+        f.write("# a student's edit\n")
+    assert make_zip.main([str(tmp_path / "b.zip"), "--root", str(fake_root)]) == 0
+    assert "note: zipped as in the working tree, not as committed: numpy_nn.py" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", make_zip.FILES)

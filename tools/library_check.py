@@ -324,14 +324,18 @@ def failure_sheet(model, x, y, suite, accuracy, unseen, path, worst=6, n=8):
     return unseen_worst + lib_worst
 
 
+def parse_args(argv):
+    parser = U.suite_parser(__doc__)
+    parser.add_argument("--failures", metavar="PATH", default="",
+                        help="also draw the worst entries of both suites here (`make evaluate`: "
+                             "results/failures.png; default: none)")
+    parser.add_argument("--sheet", metavar="PATH", help="only draw every entry on 12 test digits here")
+    return parser.parse_args(argv)
+
+
 @P.one_line_errors
 def main(argv=None):
-    parser = U.suite_parser(__doc__)
-    parser.add_argument("--failures", metavar="PATH", default=str(ROOT / "results" / "failures.png"),
-                        help="sheet of the worst entries of both suites (default: results/failures.png; "
-                             "'' for none)")
-    parser.add_argument("--sheet", metavar="PATH", help="only draw every entry on 12 test digits here")
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     suite = entries()
     x, y = U.test_images(args.n)
     if args.sheet:

@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import io
 import os
+import subprocess
 import sys
 import types
 import warnings
@@ -196,6 +197,17 @@ def build(root, output):
     return write_zip([(name, contents[name]) for name in FILES], output)
 
 
+def uncommitted(root, names=FILES):
+    """The graded files in `root` that differ from git's HEAD ([] outside a git checkout):
+    the zip takes the working tree's bytes, which a student may not have meant to ship."""
+    try:
+        proc = subprocess.run(["git", "status", "--porcelain", "--", *names], cwd=root,
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line[3:] for line in proc.stdout.splitlines()] if proc.returncode == 0 else []
+
+
 def parse_args(argv):
     """Command line -> argparse.Namespace (see --help)."""
     parser = argparse.ArgumentParser(
@@ -223,6 +235,9 @@ def main(argv=None):
         listing = ", ".join(f"{i.filename} ({i.file_size / 1e3:.0f} kB)" for i in zf.infolist())
     print(f"wrote {path}: {len(data) / 1e3:.0f} kB, sha256 {hashlib.sha256(data).hexdigest()[:16]}")
     print(f"  {listing}")
+    changed = uncommitted(args.root)
+    if changed:
+        print(f"note: zipped as in the working tree, not as committed: {', '.join(changed)}")
     return 0
 
 

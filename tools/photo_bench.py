@@ -2,7 +2,7 @@
 benchmark that prints, not a timed test).
 
     .venv/bin/python tools/photo_bench.py [--n 300] [--blank 20] [--seed 0]
-        [--model-path model.pt] [--out results/photo_bench] [--keep]
+        [--model-path model.pt] [--out build/photo_bench]
 
 Each image is one digit, a MNIST test digit (upscaled, put on paper) or a
 DejaVu font digit, drawn with seeded random effects: any size and aspect, the
@@ -12,7 +12,7 @@ saved as PNG, JPEG or a transparent PNG (digit in the alpha channel). `--blank`
 adds pages without a digit, which must come back as "no digit found". The
 images go through `classify_files`, exactly the path of the `classify`
 command. Prints the accuracy, every failure with its effects, and the failure
-count per effect; --keep leaves the images in --out to look at.
+count per effect; --out keeps the images in a new folder to look at.
 """
 import argparse
 import shutil
@@ -190,6 +190,7 @@ def score(model, cases):
     return 1 - len(failures) / max(len(cases), 1), failures
 
 
+@P.one_line_errors
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -198,16 +199,19 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="seeds every draw (default: 0)")
     parser.add_argument("--model-path", default=str(ROOT / "model.pt"))
     parser.add_argument("--out", default=None,
-                        help="folder for the images (default: a temporary folder)")
-    parser.add_argument("--keep", action="store_true", help="keep the images after scoring")
+                        help="a new or empty folder to keep the images in (default: a temporary "
+                             "folder, deleted after scoring)")
     args = parser.parse_args(argv)
+    if args.out and Path(args.out).exists() and any(Path(args.out).iterdir()):
+        raise P.UserError(f"--out {args.out} is not empty: name a new folder (the images would mix "
+                          f"with what is there)")
     images, labels = P.load_mnist(ROOT / "data", train=False)
     out = Path(args.out or tempfile.mkdtemp(prefix="photo_bench_"))
     try:
         cases = make_set(out, args.n, args.blank, args.seed, images[:, 0].numpy(), labels.numpy())
         accuracy, failures = score(P.load_model(args.model_path), cases)
     finally:
-        if not args.keep:
+        if not args.out:   # only the temporary folder: never a folder the user named
             shutil.rmtree(out, ignore_errors=True)
     print(f"photo benchmark, seed {args.seed}: {args.n} digits + {args.blank} blank pages")
     print(f"accuracy: {accuracy:.1%} ({len(cases) - len(failures)}/{len(cases)} right; goal >= 97 %)")

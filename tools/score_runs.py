@@ -53,9 +53,9 @@ def main(argv=None):
     for path in args.models:
         if not Path(path).is_file():
             wildcard = "*" in path or "?" in path   # the shell passes a pattern that matched nothing
-            raise P.UserError(f"no file matches {path}: train the runs of docs/experiments.md into logs/ first, "
-                              f"or name model files (model.pt build/model.pt)" if wildcard
-                              else f"{path} not found: name saved state_dict files")
+            raise P.UserError(f"no file matches {path}: name saved MyNet state_dicts, e.g. model.pt "
+                              f"build/model.pt (`make train-cnn` writes build/model.pt)" if wildcard
+                              else f"{path} not found: name saved MyNet state_dicts")
     test = P.load_mnist(ROOT / "data", train=False)
     print("| model | " + " | ".join(COLUMNS) + " | minutes |")
     print("|---" * (len(COLUMNS) + 2) + "|")
