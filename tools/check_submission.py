@@ -604,17 +604,17 @@ def parse_args(argv):
     parser.add_argument("--data", type=Path, default=default_data(ROOT),
                         help="MNIST test set: a torchvision raw folder or an npz with x_test, y_test "
                              "(default: the repository's, from `make data`)")
-    parser.add_argument("--n-clean", type=int, default=2000,
-                        help="MNIST test images classify is checked on; the accuracy's standard "
-                             "error is then 0.2 points at 99 %%, small next to the floor (default 2000)")
-    parser.add_argument("--min-accuracy", type=float, default=0.98,
-                        help="clean-accuracy floor: an untrained or broken model falls far below "
-                             "it, any trained MyNet stays above (default 0.98)")
-    parser.add_argument("--import-limit", type=float, default=30.0,
-                        help="seconds an import of a script may take: defining things takes "
-                             "seconds, training minutes (default 30)")
-    parser.add_argument("--timeout", type=float, default=900.0,
-                        help="seconds for the whole grader, however slow the machine (default 900)")
+    limits = [  # (flag, type, default, why that default)
+        ("--n-clean", int, 2000, "MNIST test images classify is checked on; the accuracy's standard "
+                                 "error is then 0.2 points at 99 %%, small next to the floor"),
+        ("--min-accuracy", float, 0.98, "clean-accuracy floor: an untrained or broken model falls far "
+                                        "below it, any trained MyNet stays above"),
+        ("--import-limit", float, 30, "seconds an import of a script may take: defining things takes "
+                                      "seconds, training minutes"),
+        ("--timeout", float, 900, "seconds for the whole grader, however slow the machine"),
+    ]
+    for flag, kind, default, why in limits:
+        parser.add_argument(flag, type=kind, default=default, help=why + " (default %(default)s)")
     parser.add_argument("--grade", action="store_true", help=argparse.SUPPRESS)  # the fresh process
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)   # forwarded to the fresh process
