@@ -761,6 +761,8 @@ def main(argv=None):
         Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)   # fail now, not after the training
     except OSError as error:
         sys.exit(f"error: --out-dir {cfg.out_dir}: {error.strerror}: name a folder that can be created")
+    if not os.access(cfg.out_dir, os.W_OK):
+        sys.exit(f"error: --out-dir {cfg.out_dir} is not writable: name another folder")
     background = x_train.min()  # a blank pixel after standardising
     shown_test = x_test  # the classification plot shows the images as they were
     if cfg.deskew:

@@ -1594,15 +1594,16 @@ def classify_command(model, paths):
     found`; a file that is not a readable image gets an `error:` line on stderr
     and the others are still read. -> {path: label}; exits 2 after the last
     file if any could not be read."""
-    results = {}
+    results, unreadable = {}, 0
     for path in paths:
         try:
             (_, results[path]), = classify_files(model, [path])
         except UserError as err:
             print(f"error: {err}", file=sys.stderr)
+            unreadable += 1
             continue
         print(f"{path}: {'no digit found' if results[path] is None else results[path]}", flush=True)
-    if len(results) < len(paths):
+    if unreadable:
         sys.exit(2)
     return results
 
@@ -1679,7 +1680,7 @@ def config_problem(cfg):
 def build_parser():
     """-> (the parser of `pytorch_cnn.py COMMAND ...`, {command: its subparser})."""
     parser = Parser(prog="pytorch_cnn.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     subparsers = {}
     for command, (summary, names) in COMMANDS.items():

@@ -751,6 +751,8 @@ def test_cli_classify_reads_every_file_past_an_unreadable_one(tmp_path, committe
     lines = err.strip().splitlines()
     assert len(lines) == 2 and all(line.startswith("error:") for line in lines), err
     assert "notes.txt" in lines[0] and "missing.png" in lines[1]
+    assert P.main(["classify", str(blank), str(blank), "--model-path", str(committed_model_path)]) \
+        == {str(blank): None}                                             # a file twice: no error
 
 
 @pytest.mark.parametrize("digit, paper, ink, box", [
@@ -796,7 +798,9 @@ def test_photo_bench_keeps_its_images_in_a_new_folder_and_never_empties_one(tmp_
     mine.mkdir()
     (mine / "notes.txt").write_text("keep")
     argv = ["--n", "2", "--blank", "1", "--model-path", str(committed_model_path)]
-    assert_one_error_line(*run_main(photo_bench.main, argv + ["--out", str(mine)], capsys), "not empty")
+    for taken in (mine, mine / "notes.txt"):
+        assert_one_error_line(*run_main(photo_bench.main, argv + ["--out", str(taken)], capsys),
+                              "is not an empty folder")
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
     photo_bench.main(argv + ["--out", str(tmp_path / "new")])
     assert len(list((tmp_path / "new").iterdir())) == 3

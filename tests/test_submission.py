@@ -255,7 +255,7 @@ def test_check_passes_on_the_committed_files(real_root, tmp_path, data_path, cap
     """CI's guard: the zip of the repository's files passes the emulated grader,
     which runs in a fresh process with the driver's flags."""
     out = make_zip.build(real_root, tmp_path / "submission.zip")
-    flags = ["--data", str(data_path), *FAST, "--min-accuracy", "0.99"]
+    flags = ["--data", str(data_path), *FAST, "--min-accuracy", "0.985"]
     result = check_submission.check(check_submission.parse_args([str(out), *flags]))
     printed = capsys.readouterr().out
     assert result == {"ok": True, "problems": []}, printed
@@ -264,7 +264,7 @@ def test_check_passes_on_the_committed_files(real_root, tmp_path, data_path, cap
                      "ok    import pytorch_cnn", "ok    numpy_nn layers", "ok    model",
                      "ok    classify", "ok    clean accuracy: "):
         assert expected in printed, printed
-    assert "on 1,000 MNIST test images (minimum 99%)" in printed   # both flags reached the grader
+    assert "on 1,000 MNIST test images (minimum 98.5%)" in printed   # both flags reached the grader
 
 
 BROKEN_NUMPY_NN = """

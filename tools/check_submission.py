@@ -465,7 +465,7 @@ def check_classify(pc, model, data, n_clean, min_accuracy, report):
         report.fail("classify", f"classify(model, x) on float (B, 1, 28, 28) in [0, 1]: {first_line(err)}")
         return
     report.ok("classify", "returns a (B,) int64 tensor and leaves its input as it was")
-    line = f"{clean:.2%} on {len(y):,} MNIST test images (minimum {min_accuracy:.0%})"
+    line = f"{clean:.2%} on {len(y):,} MNIST test images (minimum {100 * min_accuracy:g}%)"
     if clean < min_accuracy:
         report.fail("clean accuracy", f"{line}: the model is untrained or broken; retrain and "
                                       f"ship it with `make ship`")

@@ -201,11 +201,11 @@ def uncommitted(root, names=FILES):
     """The graded files in `root` that differ from git's HEAD ([] outside a git checkout):
     the zip takes the working tree's bytes, which a student may not have meant to ship."""
     try:
-        proc = subprocess.run(["git", "status", "--porcelain", "--", *names], cwd=root,
-                              capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(["git", "diff", "--name-only", "--relative", "HEAD", "--", *names],
+                              cwd=root, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
         return []
-    return [line[3:] for line in proc.stdout.splitlines()] if proc.returncode == 0 else []
+    return proc.stdout.split() if proc.returncode == 0 else []
 
 
 def parse_args(argv):

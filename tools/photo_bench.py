@@ -202,9 +202,10 @@ def main(argv=None):
                         help="a new or empty folder to keep the images in (default: a temporary "
                              "folder, deleted after scoring)")
     args = parser.parse_args(argv)
-    if args.out and Path(args.out).exists() and any(Path(args.out).iterdir()):
-        raise P.UserError(f"--out {args.out} is not empty: name a new folder (the images would mix "
-                          f"with what is there)")
+    if args.out and Path(args.out).exists() and not (Path(args.out).is_dir() and
+                                                     not any(Path(args.out).iterdir())):
+        raise P.UserError(f"--out {args.out} exists and is not an empty folder: name a new folder "
+                          f"(the images would mix with what is there)")
     images, labels = P.load_mnist(ROOT / "data", train=False)
     out = Path(args.out or tempfile.mkdtemp(prefix="photo_bench_"))
     try:
