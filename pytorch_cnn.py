@@ -1121,10 +1121,9 @@ def warm_start(model, path):
     fewer input channels than model's (a model without stroke channels) is
     padded with zero weights: the new channels start silent, the output is
     the old model's, and training teaches the new channels what to add."""
-    if not Path(path).exists():
-        raise UserError(f"--init {path} not found: restore it with `git checkout -- {path}`, "
-                        f"train it with `make train-cnn-base`, or train from scratch with --init ''")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = read_state_dict(path, f"--init {path}",
+                            f"restore it with `git checkout -- {path}`, train it with "
+                            f"`make train-cnn-base`, or train from scratch with --init ''")
     first = model.features[0][0].weight                     # (32, C, 5, 5)
     old = state["features.0.0.weight"]
     if old.shape[1] < first.shape[1]:
@@ -1186,24 +1185,30 @@ def train(cfg):
 # Evaluation, plots and photos
 # ----------------------------------------------------------------------------
 
+def read_state_dict(path, what, fix):
+    """torch.load(path) as the grader loads model.pt (weights_only=True, on the
+    CPU). A missing or unreadable file raises UserError: `what` (how the user
+    named it) and the problem, then `fix`."""
+    if not Path(path).is_file():
+        raise UserError(f"{what} not found: {fix}")
+    try:
+        with warnings.catch_warnings():   # garbage warns of its pickle protocol before it fails
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip, pickle garbage (KeyError, EOFError ...), a whole model
+        raise UserError(f"{what} is truncated or not a saved state_dict (torch.load raised "
+                        f"{type(err).__name__}): {fix}") from None
+
+
 def load_model(path, device="cpu"):
     """Build MyNet through the grader's hook and load `path` as the grader does
     (weights_only=True, strict). A MyNet without stroke channels (the base,
     results/mynet-base.pt) is built as one, so tools can score it too. A
     missing or broken file raises UserError."""
-    path = Path(path)
     fix = ("name a saved MyNet state_dict; `git checkout -- model.pt` restores the shipped one "
            "(`make train-cnn` writes build/model.pt)")
-    if not path.is_file():
-        raise UserError(f"{path} not found: {fix}")
+    state = read_state_dict(path, str(path), fix)
     model = get_model_class(None)[0]()
-    try:
-        with warnings.catch_warnings():   # garbage warns of its pickle protocol before it fails
-            warnings.simplefilter("ignore")
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated zip, pickle garbage (KeyError, EOFError ...), a whole model
-        raise UserError(f"{path} is truncated or not a saved state_dict (torch.load raised "
-                        f"{type(err).__name__}): {fix}") from None
     stem = state.get("features.0.0.weight") if isinstance(state, dict) else None
     if torch.is_tensor(stem) and stem.dim() == 4 and stem.shape[1] == 1:
         model = MyNet(stroke_channels=False)

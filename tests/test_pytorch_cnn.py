@@ -311,9 +311,13 @@ def test_stroke_channels_widen_only_the_first_layer():
     assert [k for k in wide.state_dict()] == [k for k in plain.state_dict()]
 
 
-def test_a_missing_init_is_one_error_line(tmp_path, capsys):
+def test_a_missing_or_broken_init_is_one_error_line(tmp_path, capsys):
     argv = ["train", "--dry-run", "--init", str(tmp_path / "nope.pt"), "--data-dir", str(ROOT / "data")]
     assert_one_error_line(*run_main(P.main, argv, capsys), "error: --init", "nope.pt not found")
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(truncated(saved(untrained_state())))
+    argv[3] = str(broken)
+    assert_one_error_line(*run_main(P.main, argv, capsys), "error: --init", "broken.pt is truncated")
 
 
 def test_shipped_recipe_starts_from_the_committed_base():
