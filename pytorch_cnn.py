@@ -1237,6 +1237,16 @@ def pyplot():
     return plt
 
 
+def digit_strip(x, gap, columns=None):
+    """Digits x (n, 1, 28, 28) side by side in `columns` slots (default n) ->
+    (28, columns (28 + gap) - gap), NaN (drawn as the background) in the gaps
+    and empty slots: one image for a row of digits."""
+    columns = columns or len(x)
+    slots = torch.full((columns, 1, 28, 28 + gap), float("nan"))
+    slots[:len(x), :, :, :28] = x[:columns]
+    return slots.permute(2, 0, 3, 1).reshape(28, -1)[:, :-gap]
+
+
 def plot_gallery(model, images, labels, suite, seed, path, n=8, columns=3):
     """The first n test images under each degradation of `suite`, `columns`
     entries side by side so the whole suite fits one screen (about 1500 x 900 px
@@ -1258,10 +1268,8 @@ def plot_gallery(model, images, labels, suite, seed, path, n=8, columns=3):
         g = torch.Generator().manual_seed(seed + i)
         x = apply_degradations(images[:n].float() / 255, steps, g)
         pred = classify(model, x).tolist()
-        gap = torch.full((n, 1, 28, 4), float("nan"))   # 4 px of background between digits
-        strip = torch.cat([x, gap], 3).permute(2, 0, 3, 1).reshape(28, -1)[:, :-4]
         ax = block.subplots()
-        ax.imshow(strip.numpy(), cmap=cmap, vmin=0, vmax=1)
+        ax.imshow(digit_strip(x, 4).numpy(), cmap=cmap, vmin=0, vmax=1)
         truth = labels[:n].tolist()
         for j, (p, y) in enumerate(zip(pred, truth)):   # one axes per entry: 8 x faster than per digit
             ax.text(j * 32 + 13.5, -2, str(y) if p == y else f"{y} → {p}", fontsize=8,

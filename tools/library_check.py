@@ -260,12 +260,11 @@ def draw_rows(rows, path, title, n=8, gap=6):
     fig, axes = plt.subplots(len(rows), 1, figsize=(n * 0.95 + 3.2, len(rows) * 1.15), squeeze=False)
     side = 28 + gap
     for ax, (label, images, captions, red) in zip(axes[:, 0], rows):
-        strip = torch.full((28, n * side - gap), float("nan"))     # NaN: not drawn, the paper shows
-        for k, image in enumerate(images[:n, 0]):
-            strip[:, k * side:k * side + 28] = image
+        for k in range(min(len(images), n)):
             ax.text(k * side + 13.5, 30, captions[k], ha="center", va="top", fontsize=8,
                     color="red" if red[k] else "black")
-        ax.imshow(strip.numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.imshow(P.digit_strip(images, gap, n).numpy(), cmap="gray", vmin=0, vmax=1,
+                  interpolation="nearest")
         ax.text(-gap, 13.5, label, ha="right", va="center", fontsize=8)
         ax.axis("off")
     fig.suptitle(title, fontsize=10, y=1 - 0.08 / fig.get_figheight(), va="top")
