@@ -816,6 +816,16 @@ def png_size(path):
         return img.size
 
 
+def test_digit_strip_puts_each_digit_in_its_slot_and_nan_between():
+    x = digits(3)
+    strip = P.digit_strip(x, gap=4, columns=5)
+    assert strip.shape == (28, 5 * 32 - 4)
+    for k in range(3):
+        assert torch.equal(strip[:, 32 * k:32 * k + 28], x[k, 0])
+        assert strip[:, 32 * k + 28:32 * k + 32].isnan().all()
+    assert strip[:, 96:].isnan().all()                                   # the two empty slots
+
+
 def test_gallery_fits_one_screen_and_shows_every_entry(tmp_path, mnist_test, monkeypatch):
     """Every SUITE entry titled; a digit's title is its label, "true → predicted" in red when wrong."""
     import matplotlib.axes
