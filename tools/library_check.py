@@ -233,15 +233,18 @@ def apply(entry, x, seed):
         return run_transform(entry.transform, kwargs, x)
 
 
-def degraded(suite, x, seed=SEED):
-    """{entry name: x under the entry}, entry i seeded seed + i."""
-    return {e.name: apply(e, x, seed + i) for i, e in enumerate(suite)}
+def degraded(suite, x, seed=SEED, names=None):
+    """(entry name, x under the entry) for the entries in `names` (default: all),
+    one at a time (the whole suite at once would not fit in memory); entry i
+    of the suite is seeded seed + i."""
+    for i, e in enumerate(suite):
+        if names is None or e.name in names:
+            yield e.name, apply(e, x, seed + i)
 
 
 def library_accuracy(model, x, y, suite, seed=SEED):
     """{entry name: accuracy} of model on x (n, 1, 28, 28) in [0, 1], y (n,)."""
-    return {e.name: (P.classify(model, apply(e, x, seed + i)) == y).float().mean().item()
-            for i, e in enumerate(suite)}
+    return {name: (P.classify(model, xd) == y).float().mean().item() for name, xd in degraded(suite, x, seed)}
 
 
 def readable_summary(accuracy, suite, below=0.9):
@@ -277,7 +280,7 @@ def draw_rows(rows, path, title, n=8, gap=6):
 def sample_sheet(suite, x, path, seed=SEED, n=12):
     """Every entry on the first n images of x: what `readable` was judged on."""
     rows = []
-    for name, xd in degraded(suite, x[:n], seed).items():
+    for name, xd in degraded(suite, x[:n], seed):
         flag = "" if next(e for e in suite if e.name == name).readable else " [unreadable]"
         rows.append((name + flag, xd, [""] * len(xd), [False] * len(xd)))
     draw_rows(rows, path, "Library suite: every entry on the same test digits", n=n)
@@ -311,9 +314,7 @@ def failure_sheet(model, x, y, suite, accuracy, unseen, path, worst=6, n=8):
     readable = {e.name: accuracy[e.name] for e in suite if e.readable}
     lib_worst = sorted(readable, key=readable.get)[:worst]
     unseen_worst = sorted(unseen, key=unseen.get)[:worst]
-    images = unseen_images(x, set(unseen_worst))
-    seeds = {e.name: (e, SEED + i) for i, e in enumerate(suite)}
-    images.update({name: apply(seeds[name][0], x, seeds[name][1]) for name in lib_worst})
+    images = {**unseen_images(x, set(unseen_worst)), **dict(degraded(suite, x, names=set(lib_worst)))}
     rows = [failure_row(model, f"{suite_name}: {name}\n{acc[name]:.1%}", images[name], y, n)
             for suite_name, names, acc in (("unseen", unseen_worst, unseen), ("library", lib_worst, accuracy))
             for name in names]
