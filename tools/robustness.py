@@ -77,6 +77,22 @@ def curves(models, x, y, strengths=STRENGTHS):
     return result
 
 
+def title_legend_save(fig, ax, path, room, legend_at, title):
+    """Above the panels, `room` inches for the title (at the top) and, `legend_at`
+    inches above the panels, one row of the legend of ax's models; then save
+    fig at `path` (its folder made) and close it."""
+    plt, height = P.pyplot(), fig.get_figheight()
+    handles, labels = ax.get_legend_handles_labels()
+    top = 1 - room / height
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=10, frameon=False,
+               bbox_to_anchor=(0.5, top + legend_at / height))
+    fig.suptitle(title, fontsize=11, y=1 - 0.08 / height, va="top")
+    fig.tight_layout(rect=(0, 0, 1, top))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def plot(result, strengths, path, columns=5, modelled=U.MODELLED_SINCE):
     """One panel per family: accuracy (%) against strength, a line per model.
     Families in `modelled` (a counterpart in the training augmentation since the
@@ -97,21 +113,13 @@ def plot(result, strengths, path, columns=5, modelled=U.MODELLED_SINCE):
     for ax in axes.flat[len(families):]:
         ax.axis("off")
     axes.flat[0].set_ylim(0, 102)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    top = 1 - 0.75 / fig.get_figheight()            # room above the panels for the title and legend
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=10, frameon=False,
-               bbox_to_anchor=(0.5, top + 0.35 / fig.get_figheight()))
     n_modelled = sum(f in modelled for f in families)
-    fig.suptitle(f"Unseen suite (tools/unseen_check.py), {len(families)} families: accuracy against strength. "
-                 f"Grey: the {n_modelled} families modelled in training since the suite was fixed; "
-                 f"white: the {len(families) - n_modelled} held-out ones", fontsize=11,
-                 y=1 - 0.08 / fig.get_figheight(), va="top")
     fig.supxlabel("strength (0: mildest, 1: heaviest a person can still read)", fontsize=10)
     fig.supylabel("accuracy (%)", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, top))
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    title_legend_save(fig, axes.flat[0], path, 0.75, 0.35,
+                      f"Unseen suite (tools/unseen_check.py), {len(families)} families: accuracy against "
+                      f"strength. Grey: the {n_modelled} families modelled in training since the suite "
+                      f"was fixed; white: the {len(families) - n_modelled} held-out ones")
 
 
 def library_bars(result, suite, path):
@@ -139,16 +147,9 @@ def library_bars(result, suite, path):
         for i, m in enumerate(makes):
             if not readable[f"{m} ({setting})"]:
                 ax.text(1, i, "unreadable", fontsize=8, va="center", color="dimgray", style="italic")
-    handles, labels = axes[0].get_legend_handles_labels()
-    top = 1 - 0.9 / fig.get_figheight()
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=10, frameon=False,
-               bbox_to_anchor=(0.5, top + 0.4 / fig.get_figheight()))
-    fig.suptitle("Library suite (tools/library_check.py): kornia and torchvision transforms at their "
-                 "default and a harsher setting", fontsize=11, y=1 - 0.08 / fig.get_figheight(), va="top")
-    fig.tight_layout(rect=(0, 0, 1, top))
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    title_legend_save(fig, axes[0], path, 0.9, 0.4,
+                      "Library suite (tools/library_check.py): kornia and torchvision transforms at their "
+                      "default and a harsher setting")
 
 
 @P.one_line_errors
