@@ -51,13 +51,16 @@ $(BUILT_NUMPY) &: numpy_nn.py $(NPZ) | $(STAMP)
 
 # Training writes into $(BUILD)/partial/ and moves the files into place when it
 # ends: an interrupted run leaves $(BUILD)/model.pt as it was, so the next `make`
-# trains again instead of taking a half-trained model for done.
+# does not take a half-trained model for done; it resumes the run from the
+# checkpoint of its last finished epoch ($(BUILD)/partial/model.resume.pt).
 define train_cnn
 @mkdir -p $(BUILD)/partial
 $(PY) pytorch_cnn.py train --preset $(1) --model-path $(BUILD)/partial/model.pt \
-    --history-path $(BUILD)/partial/pytorch_cnn_history.json
+    --history-path $(BUILD)/partial/pytorch_cnn_history.json $(call resume_if,$(BUILD)/partial/model.resume.pt)
 mv $(BUILD)/partial/model.pt $(BUILD)/partial/pytorch_cnn_history.json $(BUILD)/
 endef
+# `--resume FILE` when an interrupted run left FILE, else nothing (evaluated by the shell when the recipe runs).
+resume_if = $$(test -f $(1) && echo --resume $(1))
 
 train-cnn: $(BUILT_MODEL) ## train MyNet as model.pt was made (--preset full: fine-tune results/mynet-base.pt), write build/model.pt
 
@@ -67,11 +70,11 @@ $(BUILT_MODEL) &: pytorch_cnn.py results/mynet-base.pt $(RAW) | $(STAMP)
 train-cnn-base: data ## train the base from scratch (--preset base, 150 epochs: 65 min on 2 cores with bf16, hours without), write build/mynet-base.pt
 	@mkdir -p $(BUILD)
 	$(PY) pytorch_cnn.py train --preset base --model-path $(BUILD)/mynet-base.pt \
-	    --history-path $(BUILD)/mynet-base_history.json
+	    --history-path $(BUILD)/mynet-base_history.json $(call resume_if,$(BUILD)/mynet-base.resume.pt)
 
 evaluate-build: $(BUILT_PLOTS) ## build/model.pt on the clean and SUITE test sets; its gallery, curves, robustness plot
 
-$(BUILT_PLOTS) &: $(BUILT_MODEL) tools/robustness.py tools/unseen_check.py tools/library_check.py
+$(BUILT_PLOTS) &: $(BUILT_MODEL) tools/robustness.py tools/unseen_suite.py tools/library_suite.py
 	$(PY) pytorch_cnn.py evaluate --model-path $(BUILD)/model.pt \
 	    --history-path $(BUILD)/pytorch_cnn_history.json \
 	    --gallery-path $(BUILD)/pytorch_cnn_gallery.png --curves-path $(BUILD)/pytorch_cnn_training.png
@@ -98,8 +101,8 @@ ship: $(BUILT_NUMPY) $(BUILT_MODEL) $(BUILT_PLOTS) ## copy build/ over model.pt,
 
 evaluate: data ## the shipped model.pt on the clean, SUITE, unseen and library test sets; rewrites results/'s plots and failures.png
 	$(PY) pytorch_cnn.py evaluate
-	$(PY) tools/unseen_check.py
-	$(PY) tools/library_check.py --failures results/failures.png
+	$(PY) tools/unseen_suite.py
+	$(PY) tools/library_suite.py --failures results/failures.png
 	$(PY) tools/robustness.py
 
 # Two pytest workers (pytest-xdist), one a core of the 2-core machines this runs

@@ -57,17 +57,22 @@ class Config:
                                      "to mix several, few enough that the digit stays readable")
     primitives: float = knob(0.3, "share of training images first remixed from random primitives "
                                   "(`primitive_mix`: kinds of change that no camera op models); 0: off")
+    light: float = knob(0.3, "share of training images lit by one large-area light op (`light_mix`: "
+                             "haze, glare, a hard shadow) at up to full strength; the camera model's "
+                             "uneven light is one op in 26, too rare for what a person reads through")
     stroke_channels: bool = knob(True, "MyNet's input stage adds two top-hat channels (bright and "
                                        "dark strokes with the background removed)")
     init: str = knob("results/mynet-base.pt", "start from this MyNet state_dict instead of random weights (a "
                          "fine-tune); a one-channel model's first layer is widened with zeros "
                          "for the stroke channels, so training starts from the same function")
-    val_size: int = knob(2500, "training images held out, never trained on; scored under every "
-                               "degradation of SUITE to pick the checkpoint")
+    val_size: int = knob(2500, "training images held out, never trained on: the development set, "
+                               "scored under every degradation of SUITE to pick the checkpoint")
+    split_seed: int = knob(0, "seeds the development split; fixed, not --seed, so a base and every "
+                              "fine-tune of it hold out the same images (0: the base's split)")
     val_epochs: int = knob(4, "score the validation suite in the last N epochs only: earlier "
                               "ones, at a high learning rate, are not worth keeping")
     bf16: bool = knob(True, "bfloat16 autocast where the device runs it natively")
-    seed: int = knob(0, "seeds the split, the weights, the batch order and the camera model")
+    seed: int = knob(0, "seeds the weights, the batch order and the camera model")
     val_seed: int = knob(1000, "seeds the validation suite: entry i draws from val_seed + i")
     test_seed: int = knob(2000, "seeds the test suite of `evaluate`: entry i draws from test_seed + i")
     device: str = knob("auto", "auto (CUDA when present), cpu or cuda")
@@ -79,6 +84,9 @@ class Config:
                                                                   "`train` writes them, `evaluate` plots them")
     gallery_path: str = knob("results/pytorch_cnn_gallery.png", "`evaluate`: degraded test digits, labelled")
     curves_path: str = knob("results/pytorch_cnn_training.png", "`evaluate`: the training curves")
+    resume: str = knob("", "continue the interrupted run whose resumable checkpoint is here "
+                           "(train writes <model-path stem>.resume.pt every epoch); the other "
+                           "knobs must match that run's")
     dry_run: bool = knob(False, "5 batches of one epoch on 200 validation images; writes nothing")
 
 
@@ -89,7 +97,7 @@ class Config:
 PRESETS = {
     "full": {},
     "base": {"init": "", "epochs": 150, "lr": 3e-3, "val_epochs": 10, "stroke_channels": False,
-             "primitives": 0.0},
+             "primitives": 0.0, "light": 0.0},
 }
 
 
@@ -912,6 +920,78 @@ def primitive_mix(x, g, share, width=3, depth=3):
     return x.index_copy(0, idx, keep * clean + (1 - keep) * mixed)
 
 
+# ----------------------------------------------------------------------------
+# Light over large areas: haze, glare and hard shadows
+# ----------------------------------------------------------------------------
+# A person reads through a bright, cloudy haze or a few glare spots over the
+# strokes; the camera model's `illumination` is one op in 26 and
+# `light_shapes` one primitive in 7, too rare and too weak. `light_mix` gives
+# a share of the images one of these at up to full strength.
+
+def fractal_cloud(g, n, h, w, like, octaves=4):
+    """A cloud (n, 1, h, w) in [0, 1]: smooth fields of 2, 4, 8, 16 cells summed
+    at amplitudes 1, 1/2, 1/4, 1/8 (fog's 1/f spectrum), min-max scaled per image."""
+    cloud = sum(0.5 ** k * smooth_field(g, n, 1, h, w, like, cells=2 ** (k + 1)) for k in range(octaves))
+    lo, hi = cloud.amin(dim=(2, 3), keepdim=True), cloud.amax(dim=(2, 3), keepdim=True)
+    return (cloud - lo) / (hi - lo).clamp_min(1e-6)
+
+
+def haze(x, s, g):
+    """Haze, fog or a veil of light over the whole frame: c x (1 - m + m C) +
+    (1 - c) b (1 - t + t C'), C and C' fractal clouds. The digit keeps a share c
+    of its contrast, 0.7 down to 0.2; the veil has a brightness b in [0.2, 1]
+    and a texture t in [0.2, 1]; half the images are also lit through a cloud
+    (m in [0, 0.6]), the multiplicative part of uneven haze."""
+    n, _, h, w = x.shape
+    r = lambda lo, hi: uniform(g, (n, 1, 1, 1), x, lo, hi)
+    veil, light = fractal_cloud(g, n, h, w, x), fractal_cloud(g, n, h, w, x)
+    c, b, t = lerp(0.7, 0.2, s), r(0.2, 1.0), r(0.2, 1.0)
+    m = r(0.0, 0.6) * (r(0, 1) < 0.5).to(x.dtype)
+    return c * x * (1 - m + m * light) + (1 - c) * b * (1 - t + t * veil)
+
+
+def glare(x, s, g):
+    """Glare: 1 .. 4 bright, partly transparent discs (radius 5 .. 15 px), rings
+    or streaks laid over the image, x + a (1 - x) inside them (a screen blend
+    towards white), opacity a up to 0.4 .. 0.92, edges hard (0.2 px) to soft (3 px)."""
+    n, _, h, w = x.shape
+    k = 4
+    yy, xx = pixel_grid(x)                                      # (1, 1, H, 1), (1, 1, 1, W)
+    r = lambda lo, hi: uniform(g, (n, k, 1, 1), x, lo, hi)
+    cy, cx, radius, kind = r(-2, h + 2), r(-2, w + 2), r(5, 15), r(0, 1)
+    angle, half_length, half_width = r(0, math.pi), r(4, 14), r(0.7, 3.0)
+    dy, dx = half_length * torch.sin(angle), half_length * torch.cos(angle)
+    dist = torch.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)         # (n, k, H, W)
+    inside = torch.where(kind < 0.5, radius - dist,             # a disc
+                         torch.where(kind < 0.75, 2 * half_width - (dist - radius).abs(),   # a ring
+                                     half_width - segment_distance(yy, xx, cy - dy, cx - dx,
+                                                                   cy + dy, cx + dx)))      # a streak
+    count = uniform(g, (n, 1, 1, 1), x, 0, k)                   # ceil: 1 .. 4 marks
+    alpha = lerp(0.4, 0.92, s).view(n, 1, 1, 1) * r(0.6, 1.0) * first_marks(count, k, x)
+    mask = alpha * torch.sigmoid(inside / r(0.2, 3.0))
+    bright = 1 - torch.prod(1 - mask, dim=1, keepdim=True)     # (n, 1, H, W): marks screened
+    return x + bright * (1 - x)
+
+
+# Name -> light op; `light_shapes` is the hard shadow (and spot). Order is part of the random stream.
+LIGHT = {op.__name__: op for op in (haze, glare, light_shapes)}
+
+
+def light_mix(x, g, share):
+    """x (B, 1, H, W) -> same shape: a share of the images gets one light op of
+    LIGHT (drawn per image) at a uniform random strength. share 0 draws nothing."""
+    if share <= 0:
+        return x
+    n, ops = x.shape[0], list(LIGHT.values())
+    lit = uniform(g, (n,), x) < share
+    pick = (uniform(g, (n,), x) * len(ops)).long()
+    for j, op in enumerate(ops):
+        idx = (lit & (pick == j)).nonzero().view(-1)
+        if len(idx):
+            x = x.index_copy(0, idx, op(x[idx], uniform(g, (len(idx),), x), g).clamp(0, 1))
+    return x
+
+
 # -- The catalogue and the augmentation
 
 # Name -> op. The order is part of the random stream: `camera_noise` draws
@@ -1076,8 +1156,8 @@ def camera_ops(text):
 
 def train_one_epoch(model, optimizer, scheduler, images, labels, cfg, g, max_batches=None, desc=""):
     """One pass over images (N, 1, 28, 28) uint8 in a seeded random order; each
-    batch goes through `primitive_mix` (a share cfg.primitives of it) and then
-    `camera_noise`. -> mean training loss."""
+    batch goes through `primitive_mix` (a share cfg.primitives of it),
+    `light_mix` (a share cfg.light) and then `camera_noise`. -> mean training loss."""
     model.train()
     ops = camera_ops(cfg.camera_ops)
     order = torch.randperm(len(images), generator=g, device=images.device)
@@ -1085,6 +1165,7 @@ def train_one_epoch(model, optimizer, scheduler, images, labels, cfg, g, max_bat
     total, bar = 0.0, progress(batches, desc=desc, leave=False, mininterval=1.0)
     for step, idx in enumerate(bar, 1):
         x = primitive_mix(images[idx].float() / 255, g, cfg.primitives)
+        x = light_mix(x, g, cfg.light)
         x = camera_noise(x, g, ops, cfg.clean_fraction, cfg.ops_per_image)
         loss = train_step(model, optimizer, x, labels[idx], cfg)
         scheduler.step()
@@ -1121,32 +1202,132 @@ def warm_start(model, path):
     fewer input channels than model's (a model without stroke channels) is
     padded with zero weights: the new channels start silent, the output is
     the old model's, and training teaches the new channels what to add."""
-    state = read_state_dict(path, f"--init {path}",
-                            f"restore it with `git checkout -- {path}`, train it with "
-                            f"`make train-cnn-base`, or train from scratch with --init ''")
+    fix = (f"restore it with `git checkout -- {path}`, train it with "
+           f"`make train-cnn-base`, or train from scratch with --init ''")
+    state = read_state_dict(path, f"--init {path}", fix)
     first = model.features[0][0].weight                     # (32, C, 5, 5)
-    old = state["features.0.0.weight"]
-    if old.shape[1] < first.shape[1]:
+    old = state.get("features.0.0.weight") if isinstance(state, dict) else None
+    if torch.is_tensor(old) and old.dim() == 4 and old.shape[1] < first.shape[1]:
         state["features.0.0.weight"] = torch.cat(
             [old, old.new_zeros(old.shape[0], first.shape[1] - old.shape[1], *old.shape[2:])], dim=1)
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(state)
+    except Exception as err:   # another architecture, or not a state_dict at all
+        raise UserError(f"--init {path} does not fit MyNet ({state_dict_mismatch(err)}): "
+                        f"name a MyNet state_dict, or train from scratch with --init ''") from None
+
+
+def resume_path(model_path):
+    """Where `train` keeps its resumable checkpoint: model.pt -> model.resume.pt beside it."""
+    path = Path(model_path)
+    return path.with_name(f"{path.stem}.resume.pt")
+
+
+# Knobs that may differ between an interrupted run and its resumption: where
+# things are written, and the resumption itself. All others define the run.
+RESUME_FREE = ("resume", "model_path", "history_path", "device", "data_dir")
+
+
+def write_json_atomic(obj, path):
+    """json.dumps to a temp file, then rename (like `save_atomic`)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(obj, indent=1))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def training_ops(cfg, inherited=()):
+    """The names of every op a model sees in training: cfg's camera ops, the
+    primitives and light ops when their share is above 0, and `inherited`
+    (what --init was trained with). Sorted. The unseen suite's held-out
+    figure is computed from this."""
+    ops = set(camera_ops(cfg.camera_ops)) | set(inherited)
+    if cfg.primitives > 0:
+        ops |= set(PRIMITIVES)
+    if cfg.light > 0:
+        ops |= set(LIGHT)
+    return sorted(ops)
+
+
+def history_beside(model_path):
+    """A model file's history by the project's names: NAME.json or
+    NAME_history.json beside NAME.pt, or pytorch_cnn_history.json beside a
+    model.pt. -> Path or None."""
+    path = Path(model_path)
+    candidates = [path.with_suffix(".json"), path.with_name(f"{path.stem}_history.json")]
+    if path.stem == "model":
+        candidates.append(path.with_name("pytorch_cnn_history.json"))
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def read_history(path):
+    """A history file -> (per-epoch records, the op names trained with or None).
+    Written by `train` as {"trained_with", "config", "epochs"}; a plain list of
+    epochs (before the ops were recorded) gives None."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise UserError(f"cannot read the history {path} ({type(err).__name__}): train again to "
+                        f"rewrite it, or name another with --history-path") from None
+    if isinstance(data, list):
+        return data, None
+    return data["epochs"], data.get("trained_with")
+
+
+def rng_states(g):
+    """The states that decide what comes next: the camera model's generator g,
+    and torch's global CPU (and CUDA) generators, which dropout draws from."""
+    states = {"g": g.get_state(), "cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(g, states):
+    g.set_state(states["g"])
+    torch.set_rng_state(states["cpu"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def read_resume(cfg):
+    """The checkpoint --resume names, checked against cfg: its knobs (but
+    RESUME_FREE) must equal the run's. -> the checkpoint dict."""
+    fix = "name the .resume.pt file an interrupted `train` wrote, or leave --resume out to start over"
+    ckpt = read_state_dict(cfg.resume, f"--resume {cfg.resume}", fix)
+    if not isinstance(ckpt, dict) or not {"config", "epoch", "model", "optimizer"} <= ckpt.keys():
+        raise UserError(f"--resume {cfg.resume} is not a resumable checkpoint: {fix}")
+    now = {k: v for k, v in vars(cfg).items() if k not in RESUME_FREE}
+    then = {k: v for k, v in ckpt["config"].items() if k not in RESUME_FREE}
+    differ = [k for k in sorted(now.keys() | then.keys()) if now.get(k) != then.get(k)]
+    if differ:
+        flags = ", ".join(f"--{k.replace('_', '-')} {then.get(k)!r} (now {now.get(k)!r})" for k in differ)
+        raise UserError(f"--resume {cfg.resume} was trained with {flags}: give the same knobs "
+                        f"(or its --preset) to resume it, or delete it to start over")
+    return ckpt
 
 
 def train(cfg):
     """Train MyNet with the camera model; keep the checkpoint with the best mean
-    suite accuracy on the validation split in cfg.model_path. -> metrics dict."""
+    suite accuracy on the development split in cfg.model_path, and after every
+    epoch a resumable checkpoint (`resume_path`) that `--resume` continues
+    bit for bit. -> metrics dict."""
     torch.manual_seed(cfg.seed)   # weight init and dropout
     device = resolve_device(cfg.device)
     images, labels = load_mnist(cfg.data_dir, train=True)
-    train_idx, val_idx = split_train_val(len(images), cfg.val_size, cfg.seed)
+    train_idx, val_idx = split_train_val(len(images), cfg.val_size, cfg.split_seed)
     x_train, y_train = images[train_idx].to(device), labels[train_idx].to(device)
     x_val, y_val = images[val_idx], labels[val_idx]
     max_batches, epochs = None, cfg.epochs
     if cfg.dry_run:
         max_batches, epochs = 5, 1
         x_val, y_val = x_val[:200], y_val[:200]
+    ckpt = read_resume(cfg) if cfg.resume else None
     model = MyNet(stroke_channels=cfg.stroke_channels)
-    if cfg.init:
+    if cfg.init and not ckpt:
         warm_start(model, cfg.init)
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -1154,31 +1335,61 @@ def train(cfg):
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr,
                                                     total_steps=epochs * steps, pct_start=cfg.warmup)
     g = torch.Generator(device).manual_seed(cfg.seed)
-    print(f"training MyNet on {device}: {len(x_train)} images, {epochs} epochs, "
-          f"validation {len(x_val)} images x {len(SUITE)} degradations")
-    history, best = [], -1.0
-    for epoch in range(1, epochs + 1):
-        start = time.time()
-        loss = train_one_epoch(model, optimizer, scheduler, x_train, y_train, cfg, g,
-                               max_batches, desc=f"epoch {epoch}/{epochs}")
-        record, line = dict(epoch=epoch, train_loss=loss), f"epoch {epoch:2d}  loss {loss:.4f}"
-        if scored(epoch, epochs, cfg.val_epochs):
-            val = suite_accuracy(model, x_val, y_val, SUITE, seed=cfg.val_seed)
-            mean, (worst_name, worst) = summarise(val)
-            record.update(val_clean=val["clean"], val_mean=mean, val_worst=worst, val=val)
-            line += (f"  val clean {val['clean']:.2%}  noisy mean {mean:.2%}  "
-                     f"worst {worst:.2%} ({worst_name})")
-            if mean > best:
-                best = mean
-                if not cfg.dry_run:
-                    save_atomic(cpu_state_dict(model), cfg.model_path)
-                    line += "  * saved"
-        record["seconds"] = time.time() - start
-        history.append(record)
-        print(f"{line}  {record['seconds']:.0f}s")
-        if not cfg.dry_run:
-            Path(cfg.history_path).write_text(json.dumps(history, indent=1))
+    history, best, done = [], -1.0, 0
+    if ckpt:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        set_rng_states(g, ckpt["rng"])
+        history, best, done = ckpt["history"], ckpt["best"], ckpt["epoch"]
+    checkpoint = resume_path(cfg.model_path)
+    init_history = history_beside(cfg.init) if cfg.init else None
+    trained_with = training_ops(cfg, (init_history and read_history(init_history)[1]) or ())
+    print(f"training MyNet on {device}: {len(x_train)} images, {epochs} epochs"
+          + (f", resumed after epoch {done}" if done else "")
+          + f", development split {len(x_val)} images x {len(SUITE)} degradations")
+    saved = None    # the epoch whose weights this run saved to cfg.model_path
+    try:
+        for epoch in range(done + 1, epochs + 1):
+            start = time.time()
+            loss = train_one_epoch(model, optimizer, scheduler, x_train, y_train, cfg, g,
+                                   max_batches, desc=f"epoch {epoch}/{epochs}")
+            record, line = dict(epoch=epoch, train_loss=loss), f"epoch {epoch:2d}  loss {loss:.4f}"
+            if scored(epoch, epochs, cfg.val_epochs):
+                val = suite_accuracy(model, x_val, y_val, SUITE, seed=cfg.val_seed)
+                mean, (worst_name, worst) = summarise(val)
+                record.update(val_clean=val["clean"], val_mean=mean, val_worst=worst, val=val)
+                line += (f"  val clean {val['clean']:.2%}  noisy mean {mean:.2%}  "
+                         f"worst {worst:.2%} ({worst_name})")
+                if mean > best:
+                    best = mean
+                    if not cfg.dry_run:
+                        save_atomic(cpu_state_dict(model), cfg.model_path)
+                        saved, line = epoch, line + "  * saved"
+            record["seconds"] = time.time() - start
+            history.append(record)
+            print(f"{line}  {record['seconds']:.0f}s")
+            if not cfg.dry_run:
+                # history first: a checkpoint never lists an epoch the history file lacks
+                write_json_atomic({"trained_with": trained_with, "config": vars(cfg), "epochs": history},
+                                  cfg.history_path)
+                save_atomic({"config": vars(cfg), "epoch": epoch, "best": best, "history": history,
+                             "model": cpu_state_dict(model), "optimizer": optimizer.state_dict(),
+                             "scheduler": scheduler.state_dict(), "rng": rng_states(g)}, checkpoint)
+    except KeyboardInterrupt:
+        done = history[-1]["epoch"] if history else 0
+        kept = (f"{cfg.model_path} holds epoch {saved}'s weights (the best scored so far)" if saved
+                else f"{cfg.model_path} is as it was (no epoch scored yet)")
+        again = (f"`--resume {checkpoint}` continues after epoch {done}"
+                 if done and not cfg.dry_run else "nothing to resume: no epoch finished")
+        raise Interrupted(f"interrupted: {kept}; {again}") from None
+    if not cfg.dry_run:
+        checkpoint.unlink(missing_ok=True)   # finished: nothing left to resume
     return {"best_val_mean": best, "history": history}
+
+
+class Interrupted(Exception):
+    """Ctrl-C during training, with the sentence saying what it left behind."""
 
 
 # ----------------------------------------------------------------------------
@@ -1354,7 +1565,7 @@ def evaluate(cfg, suite=SUITE):
     print(f"  {'mean':24s} {mean:8.2%}\n  {'worst (' + worst_name + ')':24s} {worst:8.2%}")
     plot_gallery(model.cpu(), images, labels, suite, cfg.test_seed, cfg.gallery_path)
     if Path(cfg.history_path).exists():
-        plot_history(json.loads(Path(cfg.history_path).read_text()), cfg.curves_path)
+        plot_history(read_history(cfg.history_path)[0], cfg.curves_path)
     return {"accuracy": acc, "mean": mean, "worst": worst, "worst_name": worst_name}
 
 
@@ -1753,9 +1964,12 @@ def main(argv=None):
         print("dry run: nothing written" if cfg.dry_run else
               f"wrote {cfg.model_path} (the best checkpoint) and {cfg.history_path}")
         return metrics
-    except KeyboardInterrupt:
-        print(f"interrupted: {cfg.model_path} holds the best checkpoint saved so far", file=sys.stderr)
+    except Interrupted as err:
+        print(err, file=sys.stderr)
         sys.exit(130)   # the shell's code for Ctrl-C
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -24,9 +24,9 @@ def test_score_runs_on_a_pattern_that_matched_nothing(tmp_path, monkeypatch, cap
                           "make train-cnn")
 
 
-def test_unseen_check_on_a_missing_model(capsys):
-    import unseen_check
-    assert_one_error_line(*run_main(unseen_check.main, ["--model", "/nope"], capsys),
+def test_unseen_suite_on_a_missing_model(capsys):
+    import unseen_suite
+    assert_one_error_line(*run_main(unseen_suite.main, ["--model", "/nope"], capsys),
                           "/nope not found", "git checkout -- model.pt")
 
 
@@ -145,7 +145,7 @@ def fake_checkout(tmp_path):
     for name in ("Makefile", "requirements.txt", "requirements-dev.txt", "results/mynet-base.pt", "numpy_nn.py", "pytorch_cnn.py", "model.pt",
                  "numpy_nn_training.png", "numpy_nn_classification.png", "full-mnist.npz",
                  ".venv/.installed", "data/MNIST/raw/train-images-idx3-ubyte", "tools/robustness.py",
-                 "tools/unseen_check.py", "tools/library_check.py", "tools/score_runs.py"):
+                 "tools/unseen_suite.py", "tools/library_suite.py", "tools/score_runs.py"):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text("")
     shutil.copy(ROOT / "Makefile", root / "Makefile")

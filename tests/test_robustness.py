@@ -6,7 +6,7 @@ import torch
 import conftest
 import pytorch_cnn as P
 import robustness
-import unseen_check as U
+import unseen_suite as U
 from conftest import is_png
 
 
@@ -29,9 +29,9 @@ def test_robustness_curves_and_plot(tmp_path, digits, mnist_test, committed_mode
 
 def test_robustness_marks_modelled_families_and_draws_library_bars(tmp_path, digits):
     """The plot takes the modelled families; library_bars draws one bar per model
-    and entry of the library suite (tools/library_check.py)."""
+    and entry of the library suite (tools/library_suite.py)."""
     pytest.importorskip("kornia", reason="tools-only dependency: pip install -r requirements-dev.txt")
-    import library_check as L
+    import library_suite as L
     result = {"MyNet": {"rotation": [1.0, 0.5], "gaussian noise": [1.0, 0.2]}}
     robustness.plot(result, (0.0, 1.0), tmp_path / "r.png", columns=2, modelled=("rotation",))
     suite = L.entries()[:4]

@@ -6,12 +6,12 @@ the lab's FCNet and SimpleCNN. Writes results/pytorch_cnn_robustness.png.
 
 The baselines are trained by the template's recipe (clean images, Adam, 2
 epochs) when results/baselines/<name>.pt is missing, about a minute on 2 cores; they
-are neither graded nor zipped. The families come from tools/unseen_check.py,
+are neither graded nor zipped. The families come from tools/unseen_suite.py,
 so the curves show what training never saw; each strength of each family
 draws from its own generator (seeded from the family's position), so every
 model sees the same images. Grey panels: the families modelled in training
-since the suite was fixed (unseen_check.MODELLED_SINCE). --library-out draws
-the library suite (tools/library_check.py) as bars, default and harsher
+in MyNet's training (unseen_suite.COUNTERPARTS, from its history). --library-out draws
+the library suite (tools/library_suite.py) as bars, default and harsher
 setting per transform (its settings are not one strength scale).
 """
 import argparse
@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 import pytorch_cnn as P  # noqa: E402
-import unseen_check as U  # noqa: E402
+import splits  # noqa: E402
+import unseen_suite as U  # noqa: E402
 
 BASELINES = ROOT / "results" / "baselines"   # the baselines' weights (<class name>.pt)
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)   # 0: the family's mildest form, 1: its heaviest
@@ -93,10 +94,10 @@ def title_legend_save(fig, ax, path, room, legend_at, title):
     plt.close(fig)
 
 
-def plot(result, strengths, path, columns=5, modelled=U.MODELLED_SINCE):
+def plot(result, strengths, path, modelled=(), columns=5):
     """One panel per family: accuracy (%) against strength, a line per model.
-    Families in `modelled` (a counterpart in the training augmentation since the
-    suite was fixed) get grey panels; the rest make the held-out mean."""
+    Families in `modelled` (a counterpart in the model's training,
+    `unseen_suite.COUNTERPARTS`) get grey panels; the rest make the held-out mean."""
     plt = P.pyplot()
     families = list(next(iter(result.values())))
     rows = -(-len(families) // columns)
@@ -117,13 +118,13 @@ def plot(result, strengths, path, columns=5, modelled=U.MODELLED_SINCE):
     fig.supxlabel("strength (0: mildest, 1: heaviest a person can still read)", fontsize=10)
     fig.supylabel("accuracy (%)", fontsize=10)
     title_legend_save(fig, axes.flat[0], path, 0.75, 0.35,
-                      f"Unseen suite (tools/unseen_check.py), {len(families)} families: accuracy against "
+                      f"Unseen suite (tools/unseen_suite.py), {len(families)} families: accuracy against "
                       f"strength. Grey: the {n_modelled} families modelled in training since the suite "
                       f"was fixed; white: the {len(families) - n_modelled} held-out ones")
 
 
 def library_bars(result, suite, path):
-    """The library suite (tools/library_check.py), one bar per model and entry:
+    """The library suite (tools/library_suite.py), one bar per model and entry:
     result {model name: {entry name: accuracy}}, suite its entries; two panels,
     default and harsher settings; unreadable entries' names in grey."""
     plt = P.pyplot()
@@ -148,7 +149,7 @@ def library_bars(result, suite, path):
             if not readable[f"{m} ({setting})"]:
                 ax.text(1, i, "unreadable", fontsize=8, va="center", color="dimgray", style="italic")
     title_legend_save(fig, axes[0], path, 0.9, 0.4,
-                      "Library suite (tools/library_check.py): kornia and torchvision transforms at their "
+                      "Library suite (tools/library_suite.py): kornia and torchvision transforms at their "
                       "default and a harsher setting")
 
 
@@ -161,17 +162,18 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=1000, help="test images per point (default: 1000)")
     parser.add_argument("--out", default=str(ROOT / "results" / "pytorch_cnn_robustness.png"))
     parser.add_argument("--library-out", default=str(ROOT / "results" / "robustness_library.png"),
-                        help="bars of the library suite (tools/library_check.py); '' for none")
+                        help="bars of the library suite (tools/library_suite.py); '' for none")
     parser.add_argument("--seed", type=int, default=0, help="seeds the baselines' training")
     args = parser.parse_args(argv)
     models = {"MyNet": P.load_model(args.model_path)}
     for cls in (P.SimpleCNN, P.FCNet):
         models[cls.__name__] = baseline(cls, args.baselines_dir, ROOT / "data", args.seed)
-    x, y = U.test_images(args.n)
+    x, y = splits.images("test", args.n)
     result = curves(models, x, y)
-    plot(result, STRENGTHS, args.out)
+    held = U.held_out(U.trained_with(args.model_path))
+    plot(result, STRENGTHS, args.out, modelled=[f for f in U.FAMILIES if f not in held])
     if args.library_out:
-        import library_check as L   # needs kornia (requirements-dev.txt)
+        import library_suite as L   # needs kornia (requirements-dev.txt)
         suite = L.entries()
         library = {name: L.library_accuracy(model, x, y, suite) for name, model in models.items()}
         library_bars(library, suite, args.library_out)

@@ -1,73 +1,186 @@
-"""Score trained models for the run tables of docs/experiments.md: clean,
-SUITE mean and worst on the 10,000 test images, and the unseen suite's mean,
-worst and held-out mean (tools/unseen_check.py, 2,000 images).
+"""Score trained models with the noise on every figure, and compare them on the
+same images: the runs tables of docs/experiments.md and the README's Results.
 
-    .venv/bin/python tools/score_runs.py logs/A0.pt logs/B0.pt ... [--json scores.json]
+    .venv/bin/python tools/score_runs.py MODEL [MODEL ...] [--split dev|test] [--n N]
+        [--suites camera,unseen,library,light] [--entries SUITE] [--json PATH]
 
-Prints one markdown row per model (in %), with the training time read from the
-history file beside it (NAME.json next to NAME.pt) when there is one.
+Per model, one markdown row: clean, the camera SUITE's mean and "cheap camera",
+the unseen suite's mean and held-out mean (the families none of whose
+counterparts that model was trained with, `unseen_suite.held_out`), the
+library suite's mean over readable entries, the light suite's mean; each with
+its 95 % interval (Wilson for one entry, a bootstrap over images for a mean).
+With two models or more, each one after the first is compared with the first
+on the same images and entries: the paired difference of every suite's mean
+with its bootstrap interval, and a verdict ("no difference" when the interval
+holds 0). `--entries light` adds the entry-by-entry table of one suite.
+
+Decisions are taken on `--split dev` (the default): the development images,
+held out of MNIST's training set for every model here. `--split test` is the
+shipped model's report, once per model.
 """
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
+
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 import pytorch_cnn as P  # noqa: E402
-import unseen_check as U  # noqa: E402
+import library_suite as L  # noqa: E402
+import light_suite  # noqa: E402
+import splits  # noqa: E402
+import unseen_suite as U  # noqa: E402
+
+SUITES = ("camera", "unseen", "library", "light")
 
 
-def score(model_path, test, unseen_n=2000, test_seed=P.Config.test_seed):
-    """-> {clean, suite_mean, suite_worst, unseen_mean, unseen_worst, held_out}, fractions."""
+def camera_correct(model, x, y, seed=P.Config.test_seed, batch_size=1000):
+    """{SUITE entry: per-image correctness (n,) bool}, drawn as `P.suite_accuracy`
+    draws them (entry i seeded seed + i, batches of 1000), so the figures are its."""
+    out = {}
+    for i, (name, steps) in enumerate(P.SUITE.items()):
+        g = torch.Generator().manual_seed(seed + i)
+        out[name] = torch.cat([P.classify(model, P.apply_degradations(xb, steps, g)) == yb
+                               for xb, yb in zip(x.split(batch_size), y.split(batch_size))])
+    return out
+
+
+def suite_correct(suite, model, x, y):
+    """{entry: correctness (n,) bool} of one suite; the library suite keeps only
+    the entries a person reads (its `readable` flags)."""
+    if suite == "camera":
+        return {k: v for k, v in camera_correct(model, x, y).items() if k != "clean"}
+    if suite == "unseen":
+        return U.unseen_correct(model, x, y)
+    if suite == "library":
+        readable = {e.name for e in L.entries() if e.readable}
+        return {k: v for k, v in L.library_correct(model, x, y, L.entries()).items() if k in readable}
+    return light_suite.light_accuracy(model, x, y)
+
+
+def stack(correct, names=None):
+    """{entry: (n,) bool} -> (entries, n) bool, the entries in `names` (default: all)."""
+    return torch.stack([c for k, c in correct.items() if names is None or k in names])
+
+
+def score(model_path, x, y, suites):
+    """-> {"clean": (n,) bool, suite: {entry: (n,) bool}, "held_out": [family, ...]}."""
     model = P.load_model(model_path)
-    images, labels = test
-    suite = P.suite_accuracy(model, images, labels, P.SUITE, seed=test_seed)
-    suite_mean, (_, suite_worst) = P.summarise(suite)
-    unseen = U.unseen_accuracy(model, images[:unseen_n].float() / 255, labels[:unseen_n])
-    unseen_mean, (_, unseen_worst) = P.summarise(unseen)
-    return dict(clean=suite["clean"], suite_mean=suite_mean, suite_worst=suite_worst,
-                cheap_camera=suite["cheap camera"], unseen_mean=unseen_mean,
-                unseen_worst=unseen_worst, held_out=U.held_out_mean(unseen))
+    out = {"clean": P.classify(model, x) == y}
+    for suite in suites:
+        start = time.perf_counter()
+        out[suite] = suite_correct(suite, model, x, y)
+        print(f"  {Path(model_path).name}: {suite} suite, {len(out[suite])} entries in "
+              f"{time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    out["held_out"] = U.held_out(U.trained_with(model_path))
+    return out
 
 
-def training_minutes(model_path):
-    """Sum of the epochs' seconds in the history beside model_path, in minutes, or None."""
-    history = Path(model_path).with_suffix(".json")
-    if not history.exists():
-        return None
-    return sum(h["seconds"] for h in json.loads(history.read_text())) / 60
+def columns(s):
+    """The row's figures -> {column: (entries, n) bool}."""
+    cols = {"clean": s["clean"][None]}
+    if "camera" in s:
+        cols["camera mean"] = stack(s["camera"])
+        cols["cheap camera"] = s["camera"]["cheap camera"][None]
+    if "unseen" in s:
+        cols["unseen mean"] = stack(s["unseen"])
+        held = [k for k in s["unseen"] if U.family_of(k) in s["held_out"]]
+        if held:
+            cols["held-out"] = stack(s["unseen"], held)
+    if "library" in s:
+        cols["library readable"] = stack(s["library"])
+    if "light" in s:
+        cols["light mean"] = stack(s["light"])
+    return cols
 
 
-COLUMNS = ("clean", "suite_mean", "cheap_camera", "unseen_mean", "unseen_worst", "held_out")
+def cell(correct):
+    """(entries, n) bool -> 'mean [low, high]' in %: Wilson for one entry, else the bootstrap."""
+    if len(correct) == 1:
+        k, n = int(correct.sum()), correct.shape[1]
+        low, high = splits.wilson(k, n)
+        return f"{100 * k / n:.2f} [{100 * low:.2f}, {100 * high:.2f}]"
+    mean, low, high = splits.mean_interval(correct)
+    return f"{100 * mean:.2f} [{100 * low:.2f}, {100 * high:.2f}]"
+
+
+def diff_cell(a, b):
+    """Two (entries, n) bool on the same images -> 'b - a [low, high] verdict' in points."""
+    d, low, high = splits.paired_difference(a, b)
+    return f"{100 * d:+.2f} [{100 * low:+.2f}, {100 * high:+.2f}] {splits.verdict(d, low, high)}"
+
+
+def report(paths, scores, split, n, entries=None):
+    """The markdown tables -> list of lines."""
+    cols = {p: columns(scores[p]) for p in paths}
+    names = list(cols[paths[0]])
+    lines = [f"{split} split, {n} images; in %, 95 % intervals", "",
+             "| model | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    lines += [f"| {p} | " + " | ".join(cell(cols[p][c]) if c in cols[p] else "-" for c in names) + " |"
+              for p in paths]
+    base = paths[0]
+    for other in paths[1:]:
+        shared = [c for c in names if c in cols[other] and cols[base][c].shape == cols[other][c].shape]
+        lines += ["", f"paired: {other} minus {base}, in points", "",
+                  "| | " + " | ".join(shared) + " |", "|---" * (len(shared) + 1) + "|",
+                  "| difference | " + " | ".join(diff_cell(cols[base][c], cols[other][c]) for c in shared) + " |"]
+    if entries:
+        lines += ["", f"{entries} suite, entry by entry", "",
+                  "| entry | " + " | ".join(paths) + "".join(f" | {p} - {base}" for p in paths[1:]) + " |",
+                  "|---" * (2 * len(paths)) + "|"]
+        for e in scores[base][entries]:
+            row = [cell(scores[p][entries][e][None]) for p in paths]
+            row += [diff_cell(scores[base][entries][e][None], scores[p][entries][e][None]) for p in paths[1:]]
+            lines.append(f"| {e} | " + " | ".join(row) + " |")
+    return lines
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="+", help="state_dict files of MyNet (the first is the reference)")
+    parser.add_argument("--split", choices=splits.SPLITS, default="dev",
+                        help="dev: decisions; test: the shipped model's report (default: dev)")
+    parser.add_argument("--n", type=int, default=None,
+                        help="images scored (default: all 2,500 dev images, or 2,000 test images)")
+    parser.add_argument("--suites", default=",".join(SUITES), help=f"comma-separated of {', '.join(SUITES)}")
+    parser.add_argument("--entries", choices=SUITES, help="also print this suite entry by entry")
+    parser.add_argument("--json", help="also write {model: {column: accuracy}} here")
+    args = parser.parse_args(argv)
+    args.suites = [s.strip() for s in args.suites.split(",") if s.strip()]
+    unknown = [s for s in args.suites if s not in SUITES]
+    if unknown or not args.suites:
+        raise P.UserError(f"--suites: unknown {unknown or 'empty list'}; use {', '.join(SUITES)}")
+    if args.entries and args.entries not in args.suites:
+        args.suites.append(args.entries)
+    return args
 
 
 @P.one_line_errors
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", nargs="+", help="state_dict files of MyNet")
-    parser.add_argument("--json", help="also write {model: scores} here")
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     for path in args.models:
         if not Path(path).is_file():
             wildcard = "*" in path or "?" in path   # the shell passes a pattern that matched nothing
             raise P.UserError(f"no file matches {path}: name saved MyNet state_dicts, e.g. model.pt "
                               f"build/model.pt (`make train-cnn` writes build/model.pt)" if wildcard
                               else f"{path} not found: name saved MyNet state_dicts")
-    test = P.load_mnist(ROOT / "data", train=False)
-    print("| model | " + " | ".join(COLUMNS) + " | minutes |")
-    print("|---" * (len(COLUMNS) + 2) + "|")
+    n = args.n or (None if args.split == "dev" else 2000)
+    x, y = splits.images(args.split, n)
     scores = {}
-    for path in args.models:
-        scores[path] = s = score(path, test)
-        minutes = training_minutes(path)
-        cells = [f"{100 * s[c]:.2f}" for c in COLUMNS] + ["-" if minutes is None else f"{minutes:.0f}"]
-        print(f"| {path} | " + " | ".join(cells) + " |", flush=True)
+    for i, path in enumerate(args.models, 1):
+        print(f"[{i}/{len(args.models)}] scoring {path} on {len(x)} {args.split} images ...",
+              file=sys.stderr, flush=True)
+        scores[path] = score(path, x, y, args.suites)
+    lines = report(args.models, scores, args.split, len(x), args.entries)
+    print("\n".join(lines))
+    figures = {p: {c: v.float().mean().item() for c, v in columns(scores[p]).items()} for p in args.models}
     if args.json:
-        Path(args.json).write_text(json.dumps(scores, indent=1) + "\n")
-    return scores
+        Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
+    return figures
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Tests of tools/library_check.py: the library suite (kornia and torchvision
+"""Tests of tools/library_suite.py: the library suite (kornia and torchvision
 transforms at two settings), its determinism, its readable flags, its report
 and the failure sheet."""
 import json
@@ -10,14 +10,14 @@ import pytorch_cnn as P
 from conftest import assert_one_error_line, is_png, run_main
 
 pytest.importorskip("kornia", reason="tools-only dependency: pip install -r requirements-dev.txt")
-import library_check as L  # noqa: E402  (after the skip: it imports kornia)
+import library_suite as L  # noqa: E402  (after the skip: it imports kornia)
 
 SUITE = L.entries()
 
 
 @pytest.fixture(scope="module")
 def digits():
-    return L.U.test_images(50)
+    return L.splits.images("test", 50)
 
 
 def test_suite_has_at_least_30_distinct_library_transforms_each_at_two_settings():
