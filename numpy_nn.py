@@ -418,16 +418,19 @@ def load_data(path, class_a, class_b):
             raise ValueError(f"digits must be 0..9, got {class_a}, {class_b}")
     if class_a == class_b:
         raise ValueError(f"need two different digits, got {class_a} twice")
+    default = Path(path).name == "full-mnist.npz"   # the file `make data` writes, in the project's root
+    fix = ("delete it and run `make data`, which writes it" if default else
+           "name an npz with x_train, y_train, x_test and y_test, or --data full-mnist.npz (`make data` writes it)")
     if not Path(path).is_file():
-        raise FileNotFoundError(f"{path} not found: run `make data` first")
+        raise FileNotFoundError(f"{path} not found: " + ("run `make data` first" if default else fix))
     try:
         with open(path, "rb") as f, np.load(f) as data:   # np.load leaves a bad zip's file open
             arrays = {key: data[key] for key in data.files}
     except Exception:  # truncated, garbage, pickled: np.load has no one error type for a bad file
-        raise ValueError(f"{path} is damaged or not an npz: delete it and run `make data`") from None
+        raise ValueError(f"{path} is damaged or not an npz: {fix}") from None
     missing = {"x_train", "y_train", "x_test", "y_test"} - set(arrays)
     if missing:
-        raise ValueError(f"{path} lacks {sorted(missing)}: delete it and run `make data`")
+        raise ValueError(f"{path} lacks {sorted(missing)}: {fix}")
     x_train, y_train = _two_digits(arrays["x_train"], arrays["y_train"], class_a, class_b)
     x_test, y_test = _two_digits(arrays["x_test"], arrays["y_test"], class_a, class_b)
     mean, std = x_train.mean(), x_train.std()
@@ -744,6 +747,13 @@ def save_plots(out_dir, history, best_epoch, digits, images, labels, predictions
     plot_classification(images, labels, predictions, digits, out_dir / "numpy_nn_classification.png")
 
 
+def user_error(message):
+    """End the command with one `error:` line on stderr and exit status 2 (the
+    project's convention for a problem the user can fix), no traceback."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main(argv=None):
     """Train on two digits, report the test accuracy, write both PNGs.
 
@@ -756,13 +766,13 @@ def main(argv=None):
     try:
         x_train, y_train, x_test, y_test = (a.astype(dtype) for a in load_data(cfg.data, *cfg.digits))
     except (FileNotFoundError, ValueError) as error:
-        sys.exit(f"error: {error}")
+        user_error(error)
     try:
         Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)   # fail now, not after the training
     except OSError as error:
-        sys.exit(f"error: --out-dir {cfg.out_dir}: {error.strerror}: name a folder that can be created")
+        user_error(f"--out-dir {cfg.out_dir}: {error.strerror}: name a folder that can be created")
     if not os.access(cfg.out_dir, os.W_OK):
-        sys.exit(f"error: --out-dir {cfg.out_dir} is not writable: name another folder")
+        user_error(f"--out-dir {cfg.out_dir} is not writable: name another folder")
     background = x_train.min()  # a blank pixel after standardising
     shown_test = x_test  # the classification plot shows the images as they were
     if cfg.deskew:

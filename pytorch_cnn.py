@@ -1,20 +1,29 @@
 """MNIST digits with PyTorch: the lab's reference models and MyNet, a CNN made
 to survive photos from an unknown, heavily noisy cheap camera.
 
-    python pytorch_cnn.py [train] [--epochs N ...]   train MyNet, write model.pt
-    python pytorch_cnn.py evaluate                    accuracy table, gallery, curves
-    python pytorch_cnn.py classify IMAGE [IMAGE ...]  label PNG/JPEG photos of digits
-    python pytorch_cnn.py data                        unpack the shipped MNIST offline
+    python pytorch_cnn.py [--epochs N ...]      train MyNet, write model.pt (--help: every knob)
 
 The grader imports this file alone and uses `get_model_class`, `MyNet`,
 `classify` and `model.pt`; importing it trains nothing and writes nothing.
-Shapes: B batch, C channels, H = W = 28 pixels.
+Shapes: B batch, C channels, H = W = 28 pixels. Contents, in order:
+
+    Config, PRESETS          every knob of training, with its reason
+    load_mnist, split        the data, and the development split held out of training
+    FCNet, SimpleCNN, MyNet  the models (MyNet's input stage: standardise, top-hats)
+    classify                 the grader's entry point
+    DEGRADATIONS             the camera model: 26 seeded ops op(x, s, g)
+    PRIMITIVES, LIGHT        random primitives (PRIME, PixMix); haze, glare, shadows
+    SUITE                    named degradations that pick the checkpoint
+    model.pt I/O             load_model, save_atomic (as the grader loads it)
+    train                    the training loop, resumable (--resume)
+    parse_args, main         the command line
+
+Beside it (not graded): tools/evaluate.py (the test-set table, gallery,
+curves), photo_reader.py (photos -> digits), tools/mnist_data.py (`make data`).
 """
 import argparse
 import difflib
 import functools
-import gzip
-import hashlib
 import json
 import math
 import os
@@ -24,11 +33,34 @@ import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
+
+
+# ----------------------------------------------------------------------------
+# Errors a user can fix: one line, exit status 2
+# ----------------------------------------------------------------------------
+
+class UserError(RuntimeError):
+    """A problem the user can fix (bad arguments, missing or broken data or
+    model files); main prints it as one `error:` line and exits 2."""
+
+
+def one_line_errors(command):
+    """Wraps a command's main(argv): a UserError ends it with one `error:` line
+    on stderr and exit status 2 (argparse's code for a bad command line), no
+    traceback. The tools' mains wear it too."""
+    @functools.wraps(command)
+    def run(argv=None):
+        try:
+            return command(argv)
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+    return run
+
 
 def knob(default, help, **argparse_options):
     """A Config field; `--help` prints `help` and the default. Extra options
@@ -38,7 +70,7 @@ def knob(default, help, **argparse_options):
 
 @dataclass(frozen=True)
 class Config:
-    """Every knob of training and evaluation in one place. The defaults
+    """Every knob of training in one place. The defaults
     (`--preset full`) make the shipped model.pt: a short fine-tune, with the
     stroke channels and the random primitives, of results/mynet-base.pt, which
     `--preset base` makes from scratch."""
@@ -74,16 +106,11 @@ class Config:
     bf16: bool = knob(True, "bfloat16 autocast where the device runs it natively")
     seed: int = knob(0, "seeds the weights, the batch order and the camera model")
     val_seed: int = knob(1000, "seeds the validation suite: entry i draws from val_seed + i")
-    test_seed: int = knob(2000, "seeds the test suite of `evaluate`: entry i draws from test_seed + i")
     device: str = knob("auto", "auto (CUDA when present), cpu or cuda")
-    data_dir: str = knob("data", "holds mnist/ (shipped) and MNIST/raw/ (unpacked)")
-    npz_path: str = knob("full-mnist.npz", "the NumPy lab's data file, written by the `data` command")
-    model_path: str = knob("model.pt", "MyNet's state_dict: `train` writes the best checkpoint there, "
-                                       "`evaluate` and `classify` read it")
-    history_path: str = knob("results/pytorch_cnn_history.json", "per-epoch losses and accuracies: "
-                                                                  "`train` writes them, `evaluate` plots them")
-    gallery_path: str = knob("results/pytorch_cnn_gallery.png", "`evaluate`: degraded test digits, labelled")
-    curves_path: str = knob("results/pytorch_cnn_training.png", "`evaluate`: the training curves")
+    data_dir: str = knob("data", "holds MNIST/raw/, unpacked by `make data`")
+    model_path: str = knob("model.pt", "MyNet's state_dict: the best checkpoint is written there")
+    history_path: str = knob("results/pytorch_cnn_history.json", "the ops trained with and per-epoch "
+                                                                  "losses and accuracies (tools/evaluate.py plots them)")
     resume: str = knob("", "continue the interrupted run whose resumable checkpoint is here "
                            "(train writes <model-path stem>.resume.pt every epoch); the other "
                            "knobs must match that run's")
@@ -102,104 +129,24 @@ PRESETS = {
 
 
 # ----------------------------------------------------------------------------
-# Data: the shipped MNIST copy, verified and unpacked for torchvision
+# Data: MNIST as torchvision reads it, and the development split
 # ----------------------------------------------------------------------------
 
-MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-
-
-class UserError(RuntimeError):
-    """A problem the user can fix (bad arguments, missing or broken data or
-    model files); main prints it as one `error:` line and exits 2."""
-
-
-def one_line_errors(command):
-    """Wraps a command's main(argv): a UserError ends it with one `error:` line
-    on stderr and exit status 2 (argparse's code for a bad command line), no
-    traceback. The tools' mains wear it too."""
-    @functools.wraps(command)
-    def run(argv=None):
-        try:
-            return command(argv)
-        except UserError as err:
-            print(f"error: {err}", file=sys.stderr)
-            sys.exit(2)
-    return run
-
-
-def read_checksums(sums_path):
-    """`sha256sum` format -> {file name: hex digest}."""
-    sums = {}
-    for line in Path(sums_path).read_text().splitlines():
-        if line.strip():
-            digest, name = line.split(maxsplit=1)
-            sums[name.lstrip("*")] = digest
-    return sums
-
-
-def unpack_shipped_mnist(root):
-    """Verify `root/mnist/*.gz` (SHA-256) and decompress them into
-    `root/MNIST/raw/`, where torchvision finds them and downloads nothing.
-
-    Files already unpacked are kept. Without a shipped copy nothing happens and
-    torchvision's download stays the path. Raises UserError naming the file.
-    """
-    root = Path(root)
-    shipped, raw = root / "mnist", root / "MNIST" / "raw"
-    if not (shipped / "SHA256SUMS").exists():
-        return
-    sums = read_checksums(shipped / "SHA256SUMS")
-    for name in MNIST_FILES:
-        target, gz = raw / name, shipped / f"{name}.gz"
-        if target.exists():
-            continue
-        fix = "restore it with `git checkout -- data/mnist` (or delete data/mnist to download instead)"
-        if not gz.exists():
-            raise UserError(f"{gz} is missing: {fix}")
-        data = gz.read_bytes()
-        if hashlib.sha256(data).hexdigest() != sums.get(gz.name):
-            raise UserError(f"{gz} is corrupted (SHA-256 mismatch with SHA256SUMS): {fix}")
-        try:
-            content = gzip.decompress(data)
-        except (OSError, EOFError) as err:
-            raise UserError(f"{gz} does not decompress ({err}): {fix}") from None
-        raw.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(content)
-        os.replace(tmp, target)   # atomic: an interrupted unpack leaves no half file
-
-
 def load_mnist(root, train):
-    """-> images (N, 1, 28, 28) uint8, labels (N,) int64, offline when shipped."""
-    unpack_shipped_mnist(root)
+    """-> images (N, 1, 28, 28) uint8, labels (N,) int64, read by torchvision from
+    root/MNIST/raw/ (`make data` verifies the shipped copy and unpacks it there)."""
     try:
-        ds = torchvision.datasets.MNIST(str(root), train=train, download=True)
-    except Exception as err:  # no shipped copy and no network, broken unpacked files ...
-        raise UserError(f"cannot load MNIST from {root} ({type(err).__name__}): delete "
-                        f"{Path(root) / 'MNIST'} and run `make data` (without {Path(root) / 'mnist'}/, "
-                        f"torchvision downloads it and needs internet access)") from None
+        ds = torchvision.datasets.MNIST(str(root), train=train, download=False)
+    except Exception as err:  # not unpacked, or broken unpacked files
+        raise UserError(f"cannot load MNIST from {Path(root) / 'MNIST' / 'raw'} ({type(err).__name__}): "
+                        f"run `make data` (or tools/mnist_data.py --data-dir {root}), which verifies "
+                        f"the shipped copy and unpacks it there") from None
     return ds.data.unsqueeze(1), ds.targets
 
 
-def write_npz(root, path):
-    """The NumPy lab's data file: x_train (60000, 28, 28) uint8, y_train (60000,),
-    x_test (10000, 28, 28) uint8, y_test (10000,). Written atomically."""
-    (x_tr, y_tr), (x_te, y_te) = load_mnist(root, True), load_mnist(root, False)
-    tmp = Path(str(path) + ".tmp.npz")
-    try:
-        np.savez_compressed(tmp, x_train=x_tr[:, 0].numpy(), y_train=y_tr.numpy(),
-                            x_test=x_te[:, 0].numpy(), y_test=y_te.numpy())
-        os.replace(tmp, path)
-    except OSError as err:   # a missing folder, no permission, a full disk
-        raise UserError(f"cannot write {path} ({err.strerror or type(err).__name__}): "
-                        f"choose a writable --npz-path or free some disk space") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def split_train_val(n, val_size, seed):
-    """A seeded permutation of range(n) -> (train indices, validation indices)."""
+    """A seeded permutation of range(n) -> (train indices, development indices).
+    Seeded by Config.split_seed, never --seed: every model holds out the same images."""
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[val_size:], perm[:val_size]
 
@@ -1202,8 +1149,9 @@ def warm_start(model, path):
     fewer input channels than model's (a model without stroke channels) is
     padded with zero weights: the new channels start silent, the output is
     the old model's, and training teaches the new channels what to add."""
-    fix = (f"restore it with `git checkout -- {path}`, train it with "
-           f"`make train-cnn-base`, or train from scratch with --init ''")
+    shipped = Path(path).resolve() == Path(__file__).resolve().parent / Config.init
+    fix = ("restore it with `git checkout -- results/mynet-base.pt` or train it with `make train-cnn-base`"
+           if shipped else "name a saved MyNet state_dict") + ", or train from scratch with --init ''"
     state = read_state_dict(path, f"--init {path}", fix)
     first = model.features[0][0].weight                     # (32, C, 5, 5)
     old = state.get("features.0.0.weight") if isinstance(state, dict) else None
@@ -1440,413 +1388,13 @@ def state_dict_mismatch(err):
     return "; ".join(kinds) if kinds else lines[0].rstrip(".")
 
 
-def pyplot():
-    """matplotlib's pyplot on the file-only Agg backend (no display needed)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def digit_strip(x, gap, columns=None):
-    """Digits x (n, 1, 28, 28) side by side in `columns` slots (default n) ->
-    (28, columns (28 + gap) - gap), NaN (drawn as the background) in the gaps
-    and empty slots: one image for a row of digits."""
-    columns = columns or len(x)
-    slots = torch.full((columns, 1, 28, 28 + gap), float("nan"))
-    slots[:len(x), :, :, :28] = x[:columns]
-    return slots.permute(2, 0, 3, 1).reshape(28, -1)[:, :-gap]
-
-
-def plot_gallery(model, images, labels, suite, seed, path, n=8, columns=3):
-    """The first n test images under each degradation of `suite`, `columns`
-    entries side by side so the whole suite fits one screen (about 1500 x 900 px
-    for 24 entries). Each digit is titled with its label when MyNet reads it
-    right, "true → predicted" in red when not."""
-    plt = pyplot()
-    rows = math.ceil(len(suite) / columns)
-    cell = 0.62    # inches per digit at 100 dpi: 28 px shown at about twice their size
-    height = rows * (cell + 0.42) + 0.4     # 0.42 inch for two lines of titles, 0.4 for the top one
-    fig = plt.figure(figsize=(columns * n * cell + 0.3 * (columns - 1), height))
-    grid = fig.add_gridspec(rows + 1, columns, height_ratios=[0.4] + [cell + 0.42] * rows,
-                            wspace=0.04, hspace=0)
-    fig.add_subfigure(grid[0, :]).suptitle(
-        "MyNet on degraded test digits: title = true label, red \"true → predicted\" = a mistake",
-        fontsize=10, y=0.5, va="center")
-    blocks = [fig.add_subfigure(grid[r + 1, c]) for r in range(rows) for c in range(columns)]
-    cmap = plt.get_cmap("gray").with_extremes(bad="white")
-    for block, (i, (name, steps)) in zip(blocks, enumerate(suite.items())):
-        g = torch.Generator().manual_seed(seed + i)
-        x = apply_degradations(images[:n].float() / 255, steps, g)
-        pred = classify(model, x).tolist()
-        ax = block.subplots()
-        ax.imshow(digit_strip(x, 4).numpy(), cmap=cmap, vmin=0, vmax=1)
-        truth = labels[:n].tolist()
-        for j, (p, y) in enumerate(zip(pred, truth)):   # one axes per entry: 8 x faster than per digit
-            ax.text(j * 32 + 13.5, -2, str(y) if p == y else f"{y} → {p}", fontsize=8,
-                    ha="center", va="bottom", color="black" if p == y else "red")
-        ax.set_axis_off()
-        wrong = sum(p != y for p, y in zip(pred, truth))
-        block.suptitle(f"{name}" + (f"  ({wrong} wrong)" if wrong else ""), fontsize=9, y=0.98)
-        block.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.72)
-    for block in blocks[len(suite):]:
-        block.set_visible(False)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-VAL_CURVES = [("val_clean", "clean"), ("val_mean", "suite mean"), ("val_worst", "suite worst")]
-
-
-def plot_history(history, path):
-    """Left: training loss per epoch (log scale: the first epoch's is several
-    times the rest), the scored epochs shaded. Right: validation accuracy
-    (clean, suite mean, suite worst) on the scored epochs only, one panel each
-    with limits from its own data; the saved epoch (best suite mean) marked."""
-    plt = pyplot()
-    epochs = [h["epoch"] for h in history]
-    scored = [h for h in history if "val_mean" in h]     # see Config.val_epochs
-    fig = plt.figure(figsize=(11, 4.2))
-    grid = fig.add_gridspec(len(VAL_CURVES), 2, width_ratios=(1.4, 1), hspace=0.15, wspace=0.25)
-    ax = fig.add_subplot(grid[:, 0])
-    ax.plot(epochs, [h["train_loss"] for h in history], "-", color="C0")
-    ax.set(xlabel="epoch", ylabel="cross-entropy (label smoothing)", yscale="log",
-           title="training loss (degraded images)")
-    if scored:
-        ax.axvspan(scored[0]["epoch"] - 0.5, scored[-1]["epoch"] + 0.5, color="C1", alpha=0.15,
-                   label="validation scored")
-        ax.legend(loc="upper right")
-    ax.grid(alpha=0.3, which="both")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    if not scored:
-        ax = fig.add_subplot(grid[:, 1])
-        ax.text(0.5, 0.5, "no epoch scored on the validation suite", ha="center", va="center")
-        ax.set_axis_off()
-    else:
-        plot_scored(fig, [fig.add_subplot(grid[r, 1]) for r in range(len(VAL_CURVES))], scored)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-
-
-def plot_scored(fig, axes, scored):
-    """One validation curve per axis of `axes` over the scored epochs, its
-    y-limits padded by a quarter of its range (at least 0.1 point)."""
-    x = [h["epoch"] for h in scored]
-    best = max(scored, key=lambda h: h["val_mean"])["epoch"]
-    for r, (ax, (key, label)) in enumerate(zip(axes, VAL_CURVES)):
-        y = [100 * h[key] for h in scored]
-        ax.plot(x, y, "o-", color=f"C{r + 1}", markersize=3)
-        pad = max((max(y) - min(y)) / 4, 0.1)
-        ax.set_ylim(min(y) - pad, max(y) + pad)
-        ax.axvline(best, color="grey", linestyle=":", linewidth=1)
-        ax.text(0.01, 0.95, f"{label}: last {y[-1]:.2f} %", transform=ax.transAxes,
-                va="top", fontsize=8)
-        ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.grid(alpha=0.3)
-        if r < len(axes) - 1:
-            ax.tick_params(labelbottom=False)
-    axes[0].set_title(f"validation accuracy (%), scored epochs; dotted: saved (epoch {best})",
-                      fontsize=10)
-    axes[-1].set_xlabel("epoch")
-
-
-def evaluate(cfg, suite=SUITE):
-    """Load cfg.model_path like the grader and measure it on the clean test set
-    and on every degradation of `suite`. Prints a table, writes the gallery and
-    the training curves. -> {accuracy: {name: acc}, mean, worst, worst_name}."""
-    model = load_model(cfg.model_path, resolve_device(cfg.device))
-    images, labels = load_mnist(cfg.data_dir, train=False)
-    acc = suite_accuracy(model, images, labels, suite, seed=cfg.test_seed)
-    mean, (worst_name, worst) = summarise(acc)
-    print(f"{'test set (10,000 images)':26s} accuracy")
-    for name, a in acc.items():
-        print(f"  {name:24s} {a:8.2%}")
-    print(f"  {'mean':24s} {mean:8.2%}\n  {'worst (' + worst_name + ')':24s} {worst:8.2%}")
-    plot_gallery(model.cpu(), images, labels, suite, cfg.test_seed, cfg.gallery_path)
-    if Path(cfg.history_path).exists():
-        plot_history(read_history(cfg.history_path)[0], cfg.curves_path)
-    return {"accuracy": acc, "mean": mean, "worst": worst, "worst_name": worst_name}
-
-
-# Photos: a phone picture of a digit on paper -> a MNIST-style 28 x 28 image.
-# Work happens on a copy whose longest side is PHOTO_SIDE pixels, so every
-# window below is a fixed share of the frame whatever the photo's size.
-PHOTO_SIDE = 256      # a digit a tenth of the frame tall still spans 25 px, more than MNIST's 20
-LIGHT_SIDE = 64       # the light is estimated on a 64 px copy: cheap, and averages the noise out
-LIGHT_WINDOW = 17     # a quarter of the frame: wider than any stroke, narrower than a shadow's gradient
-MNIST_DIGIT, MNIST_SIDE, MNIST_CENTRE = 20, 28, 14.0   # MNIST's box, frame and mean centre of mass
-MNIST_INK = 95.0      # mean ink sum of a MNIST test digit (pixels in [0, 1])
-
-
-def resize_longest(img, side):
-    """(H, W) -> (h, w) with max(h, w) = side, aspect kept, anti-aliased."""
-    h, w = img.shape
-    s = side / max(h, w)
-    size = (max(round(h * s), 1), max(round(w * s), 1))
-    return F.interpolate(img[None, None], size=size, mode="bilinear", antialias=True,
-                         align_corners=False)[0, 0]
-
-
-def box_max(x, k):
-    """Max over a k x k window (k odd), (H, W) -> (H, W); the frame's edge is ignored."""
-    return window_max(x[None, None], k)[0, 0]
-
-
-def robust_sigma(x):
-    """Noise level of x: 1.4826 x median absolute deviation (the Gaussian sigma;
-    a minority of ink pixels does not move it)."""
-    return 1.4826 * (x - x.median()).abs().median()
-
-
-def dark_ink(img, band=0.1, keep=0.6):
-    """Is the ink darker than the paper? The frame's edge (a band `band` of its
-    size wide) is mostly paper: fit its light as a quadratic surface in x and y
-    (least squares, refitted on the `keep` share of band pixels closest to it,
-    so a digit touching the edge stops pulling it), then compare the whole
-    image's residual tails beyond 3 of the band's noise sigmas: the ink is the
-    side with more mass out there."""
-    small = resize_longest(img, LIGHT_SIDE)
-    h, w = small.shape   # pixel coordinates in [-1, 1]
-    grid = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
-    yy, xx = [t.flatten() for t in grid]
-    basis = torch.stack([torch.ones_like(xx), xx, yy, xx * yy, xx ** 2, yy ** 2], 1)
-    values = small.flatten()
-    edge = chosen = torch.maximum(xx.abs(), yy.abs()) >= 1 - 2 * band
-    for _ in range(3):
-        coef = torch.linalg.lstsq(basis[chosen], values[chosen, None]).solution
-        residual = values - (basis @ coef)[:, 0]
-        chosen = edge & (residual.abs() <= residual[edge].abs().quantile(keep))
-    s = 3 * robust_sigma(residual[edge])
-    return (-residual - s).clamp_min(0).sum() > (residual - s).clamp_min(0).sum()
-
-
-def remove_light(ink):
-    """Ink bright on darker paper (H, W) -> ink minus the paper's light (H, W).
-    The light is a morphological opening (min then max over LIGHT_WINDOW), which
-    deletes every stroke narrower than the window and keeps gradients and soft
-    shadows, smoothed, on a LIGHT_SIDE copy, then scaled back up."""
-    k = LIGHT_WINDOW
-    small = resize_longest(ink, LIGHT_SIDE)
-    opened = opening(small[None, None], k)[0, 0]
-    smooth = F.avg_pool2d(opened[None, None], k, stride=1, padding=k // 2, count_include_pad=False)
-    light = F.interpolate(smooth, size=ink.shape, mode="bilinear", align_corners=False)[0, 0]
-    return ink - light
-
-
-def denoise(x, sigma=1.2):
-    """Gaussian blur (H, W) -> (H, W); 1.2 px at PHOTO_SIDE evens out pixel noise
-    and JPEG blocks and keeps a stroke 3 px wide."""
-    return torchvision.transforms.functional.gaussian_blur(x[None], [7, 7], [sigma, sigma])[0]
-
-
-def otsu(x, bins=256):
-    """Otsu's threshold of the values in x: maximises the between-class variance."""
-    lo, hi = x.min(), x.max()
-    hist = torch.histc(x, bins, lo.item(), hi.item())
-    centres = lo + (hi - lo) * (torch.arange(bins, dtype=x.dtype) + 0.5) / bins
-    w0 = hist.cumsum(0)
-    m0 = (hist * centres).cumsum(0)
-    w1, m1 = w0[-1] - w0, m0[-1] - m0
-    between = w0 * w1 * (m0 / w0.clamp_min(1) - m1 / w1.clamp_min(1)) ** 2
-    return centres[between.argmax()]
-
-
-def components(mask):
-    """Connected regions (8-neighbours) of a bool mask (H, W) -> int64 labels
-    (H, W), 0 off the mask. Each pixel takes its neighbours' largest label until
-    nothing changes (as many rounds as the longest stroke is long)."""
-    ids = torch.arange(1, mask.numel() + 1, dtype=torch.float32).view(mask.shape) * mask
-    while True:
-        grown = box_max(ids, 3) * mask
-        if torch.equal(grown, ids):
-            return ids.long()
-        ids = grown
-
-
-def region_stats(labels, weight):
-    """labels (H, W), weight (H, W) -> (ids (K,), mass (K,), boxes (K, 4) as
-    top, left, bottom, right inclusive), one row per region."""
-    ids, inverse = labels[labels > 0].unique(return_inverse=True)
-    yy, xx = (labels > 0).nonzero(as_tuple=True)
-    mass = torch.zeros(len(ids)).index_add_(0, inverse, weight[labels > 0])
-    boxes = torch.stack([torch.full((len(ids),), big).scatter_reduce(0, inverse, v, reduce)
-                         for v, big, reduce in [(yy, 10 ** 9, "amin"), (xx, 10 ** 9, "amin"),
-                                                (yy, -1, "amax"), (xx, -1, "amax")]], 1)
-    return ids, mass, boxes
-
-
-def pick_digit(labels, weight, gap=0.25, spread=1.8):
-    """The digit's regions: the heaviest region (one touching the frame's edge
-    counts a quarter: a table or the page's edge), plus regions close to it,
-    a 5's hat or a broken stroke: within gap x its size of the box so far, not
-    stretching the box past spread x its size. -> bool mask (H, W)."""
-    H, W = labels.shape
-    ids, mass, boxes = region_stats(labels, weight)
-    edge = (boxes[:, 0] == 0) | (boxes[:, 1] == 0) | (boxes[:, 2] == H - 1) | (boxes[:, 3] == W - 1)
-    main = int((mass * torch.where(edge, 0.25, 1.0)).argmax())
-    box, size = boxes[main].clone(), (boxes[main, 2:] - boxes[main, :2]).max().item() + 1
-    chosen = {main}
-    changed = True
-    while changed:
-        changed = False
-        for j in range(len(ids)):
-            union = torch.cat([torch.minimum(box[:2], boxes[j, :2]), torch.maximum(box[2:], boxes[j, 2:])])
-            far = max((boxes[j, :2] - box[2:]).max().item(), (box[:2] - boxes[j, 2:]).max().item())
-            if (j not in chosen and far <= gap * size and mass[j] >= 0.02 * mass[main]
-                    and (union[2:] - union[:2]).max().item() + 1 <= spread * size):
-                chosen.add(j), box.copy_(union)
-                changed = True
-    return torch.isin(labels, ids[list(chosen)])
-
-
-def to_mnist_frame(ink):
-    """Ink (h, w) in [0, 1] cropped to the digit -> (28, 28): longest side 20 px
-    (anti-aliased), thickened when thinner than MNIST's strokes, centre of mass
-    on MNIST's, as LeCun et al. built MNIST."""
-    small = resize_longest(ink, MNIST_DIGIT)
-    small = small / small.max().clamp_min(1e-6)
-    for _ in range(2):     # a thin pen on a big page fades when shrunk: widen it towards MNIST's pens
-        if small.sum() < MNIST_INK / 2:
-            small = F.max_pool2d(F.pad(small, (0, 1, 0, 1))[None, None], 2, stride=1)[0, 0]
-    h, w = small.shape
-    yy, xx = torch.arange(h, dtype=small.dtype), torch.arange(w, dtype=small.dtype)
-    total = small.sum()
-    cy, cx = (small.sum(1) * yy).sum() / total, (small.sum(0) * xx).sum() / total
-    top = min(max(round(MNIST_CENTRE - cy.item()), 0), MNIST_SIDE - h)
-    left = min(max(round(MNIST_CENTRE - cx.item()), 0), MNIST_SIDE - w)
-    return F.pad(small, (left, MNIST_SIDE - w - left, top, MNIST_SIDE - h - top))
-
-
-def photo_to_mnist(img, min_contrast=0.08, min_snr=6.0, min_size=0.06):
-    """A grey photo (H, W) float (paper and ink on a [0, 1] scale) -> (28, 28)
-    MNIST-style (light digit on dark, longest side 20 px, centre of mass at
-    MNIST's), or None when there is no digit: no ink min_contrast above the
-    paper and min_snr noise sigmas above it, or ink smaller than min_size of
-    the frame.
-
-    Steps: shrink to PHOTO_SIDE; make the ink bright (dark_ink); subtract the
-    paper's light (remove_light); blur out the pixel noise; threshold at Otsu's
-    level but at least 4 noise sigmas; keep the digit's connected regions
-    (pick_digit); scale its ink to [0, 1] between the paper and the stroke."""
-    img = resize_longest(img.float(), PHOTO_SIDE)
-    if min(img.shape) < MNIST_DIGIT / 2:   # a sliver of a frame: no room for a digit
-        return None
-    if dark_ink(img):
-        img = 1 - img
-    ink = denoise(remove_light(img))
-    paper, sigma = ink.median(), robust_sigma(ink)
-    threshold = max(otsu(ink), paper + 4 * sigma)
-    mask = ink > threshold
-    if not mask.any():
-        return None
-    # regions on a half-size copy: fewer propagation rounds, and a hairline gap stays joined
-    half = box_max(mask.float(), 3)[::2, ::2] > 0
-    weight = F.avg_pool2d(ink[None, None], 2, ceil_mode=True)[0, 0] - paper
-    digit = pick_digit(components(half), weight)
-    digit = F.interpolate(digit[None, None].float(), size=ink.shape, mode="nearest")[0, 0] > 0
-    digit &= mask
-    level = ink[digit].quantile(0.75)
-    rows, cols = digit.nonzero(as_tuple=True)
-    size = max(rows.max() - rows.min(), cols.max() - cols.min()).item() + 1
-    if level - paper < max(min_contrast, min_snr * sigma) or size < min_size * max(img.shape):
-        return None
-    near = box_max(digit.float(), 5) > 0    # the stroke's anti-aliased rim, not other specks
-    soft = ((ink - paper) / (level - paper)).clamp(0, 1) * near
-    crop = soft[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
-    return to_mnist_frame(crop)
-
-
-def read_photo(path):
-    """An image file -> grey (H, W) float, EXIF rotation applied, the longest
-    side at most 2 x PHOTO_SIDE. Transparent pixels are laid on a backdrop
-    (backdrop), then the colours are projected on the axis along which they
-    vary most (ink_axis)."""
-    from PIL import Image, ImageOps   # a torchvision dependency; imported here, used only here
-    try:
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)
-            img.thumbnail((2 * PHOTO_SIDE, 2 * PHOTO_SIDE))   # resizes RGBA premultiplied
-            rgba = torch.from_numpy(np.asarray(img.convert("RGBA"), dtype=np.float32) / 255)
-    except (OSError, ValueError, Image.DecompressionBombError) as err:
-        raise UserError(f"cannot read {path} as an image: {err}") from None
-    rgb, alpha = rgba[..., :3], rgba[..., 3:]
-    if alpha.min() < 1:
-        rgb = rgb * alpha + backdrop(rgb, alpha) * (1 - alpha)
-    return rgb @ ink_axis(rgb.reshape(-1, 3))
-
-
-LUMA = (0.299, 0.587, 0.114)   # ITU-R 601, Pillow's "L"
-
-
-def backdrop(rgb, alpha):
-    """The colour (3,) under transparent pixels of rgb (H, W, 3), alpha (H, W, 1):
-    the paper's (median opaque colour) when opaque pixels cover most of the
-    frame (a photo with clear corners), else white under a dark drawing and
-    black under a light one (a digit drawn on transparency stays visible)."""
-    if alpha.mean() > 0.5:
-        return rgb[alpha[..., 0] > 0.5].median(0).values
-    drawn = ((rgb @ torch.tensor(LUMA)) * alpha[..., 0]).sum() / alpha.sum().clamp_min(1e-6)
-    return torch.ones(3) if drawn < 0.5 else torch.zeros(3)
-
-
-def ink_axis(colours):
-    """Colours (N, 3) -> weights (3,) summing to 1 in absolute value: the first
-    principal axis of the colours, so a green pen on purple paper of the same
-    brightness still stands out; on grey images it is (1, 1, 1) / 3, the mean
-    of the channels. Luma when the colours do not vary."""
-    centred = colours - colours.mean(0)
-    values, vectors = torch.linalg.eigh(centred.T @ centred)
-    axis = vectors[:, -1]
-    if values[-1] <= 0:
-        return torch.tensor(LUMA)
-    axis = axis if axis.sum() >= 0 else -axis          # brighter stays brighter where it can
-    return axis / axis.abs().sum()
-
-
-def classify_files(model, paths):
-    """Image files (PNG, JPEG, ...) -> [(path, label)], label None when the image
-    holds no digit (photo_to_mnist). Read with Pillow (read_photo)."""
-    frames = [photo_to_mnist(read_photo(path)) for path in paths]
-    found = [f for f in frames if f is not None]
-    labels = iter(classify(model, torch.stack(found)).tolist() if found else [])
-    return [(p, None if f is None else next(labels)) for p, f in zip(paths, frames)]
-
-
-def classify_command(model, paths):
-    """`classify`: a line per file, in order, `path: label` or `path: no digit
-    found`; a file that is not a readable image gets an `error:` line on stderr
-    and the others are still read. -> {path: label}; exits 2 after the last
-    file if any could not be read."""
-    results, unreadable = {}, 0
-    for path in paths:
-        try:
-            (_, results[path]), = classify_files(model, [path])
-        except UserError as err:
-            print(f"error: {err}", file=sys.stderr)
-            unreadable += 1
-            continue
-        print(f"{path}: {'no digit found' if results[path] is None else results[path]}", flush=True)
-    if unreadable:
-        sys.exit(2)
-    return results
-
-
 # ----------------------------------------------------------------------------
 # Command line
 # ----------------------------------------------------------------------------
 
-# Each command: what it does, and the Config fields it takes (None: every field
-# but NOT_TRAINING, so a new training knob needs no entry here).
-COMMANDS = {
-    "train": ("train MyNet, write model.pt and its history (no command means train)", None),
-    "evaluate": ("model.pt on the clean and SUITE test sets: a table, the gallery and the curves",
-                 ("model_path", "history_path", "gallery_path", "curves_path", "test_seed",
-                  "data_dir", "device")),
-    "classify": ("label photos of digits (any image Pillow reads) with model.pt", ("model_path",)),
-    "data": ("unpack the shipped MNIST offline, write the NumPy lab's npz", ("data_dir", "npz_path")),
-}
-NOT_TRAINING = ("gallery_path", "curves_path", "test_seed", "npz_path")
+# Commands that moved out of the graded file: the word -> where it lives now.
+MOVED = {"evaluate": "tools/evaluate.py", "classify": "photo_reader.py IMAGE ...",
+         "data": "tools/mnist_data.py (or `make data`)"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -1901,75 +1449,50 @@ def config_problem(cfg):
     return None
 
 
-def build_parser():
-    """-> (the parser of `pytorch_cnn.py COMMAND ...`, {command: its subparser})."""
+def parse_args(argv):
+    """-> Config. The template's `python pytorch_cnn.py [flags]` trains; a leading
+    `train` is accepted too. A --preset sets the defaults; flags given override them."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"]:
+        argv = argv[1:]
     parser = Parser(prog="pytorch_cnn.py", description=__doc__,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    subparsers = {}
-    for command, (summary, names) in COMMANDS.items():
-        sub = subparsers[command] = commands.add_parser(command, help=summary, description=summary)
-        if command == "train":
-            names = [f.name for f in fields(Config) if f.name not in NOT_TRAINING]
-            sub.add_argument("--preset", choices=PRESETS, default="full",
-                             help="named settings: " + "; ".join(
-                                 f"{name}: {preset or 'the defaults'}" for name, preset in PRESETS.items())
-                             + " (default: full)")
-        add_knobs(sub, Config, names)
-        if command == "classify":
-            sub.add_argument("images", nargs="+", help="image files, any format Pillow reads")
-    return parser, subparsers
-
-
-def parse_args(argv):
-    """-> (command, Config, image paths). No command means train, as in the
-    template; a word that is neither a flag nor a command is an error. A
-    --preset sets train's defaults; flags given override them."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser, subparsers = build_parser()
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
-        argv.insert(0, "train")
-    if argv[0] not in COMMANDS and not argv[0].startswith("-"):
-        guess = difflib.get_close_matches(argv[0], COMMANDS, n=1)
-        parser.error(f"unknown command {argv[0]!r}: " + (f"did you mean {guess[0]!r}? " if guess else "")
-                     + f"use one of {', '.join(COMMANDS)} (none means train)")
-    known = parser.parse_known_args(argv)[0]
-    if known.command == "train":
-        subparsers["train"].set_defaults(**PRESETS[known.preset])
+    parser.add_argument("--preset", choices=PRESETS, default="full", help="named settings: " + "; ".join(
+        f"{name}: {preset or 'the defaults'}" for name, preset in PRESETS.items()) + " (default: full)")
+    add_knobs(parser, Config)
+    if argv and not argv[0].startswith("-"):
+        word = argv[0]
+        if word in MOVED:
+            parser.error(f"{word!r} moved out of the graded file: run {MOVED[word]}")
+        guess = difflib.get_close_matches(word, ["train", *MOVED], n=1)
+        parser.error(f"unknown command {word!r}" + (f": did you mean {guess[0]!r}?" if guess else "")
+                     + " (this script trains; flags only)")
+    preset = parser.parse_known_args(argv)[0].preset
+    parser.set_defaults(**PRESETS[preset])
     args = vars(parser.parse_args(argv))
-    command, images = args.pop("command"), args.pop("images", [])
-    args.pop("preset", None)
+    args.pop("preset")
     cfg = Config(**args)
     problem = config_problem(cfg)
     if problem:
-        subparsers[command].error(problem)   # one line, exit status 2
-    return command, cfg, images
+        parser.error(problem)   # one line, exit status 2
+    return cfg
 
 
 @one_line_errors
 def main(argv=None):
-    """Run a command; returns its metrics (or None for `data`). User errors exit 2
-    with one line."""
-    command, cfg, images = parse_args(argv)
+    """Train MyNet; returns the metrics. User errors exit 2 with one line."""
+    cfg = parse_args(argv)
     try:
-        if command == "data":
-            write_npz(cfg.data_dir, cfg.npz_path)
-            print(f"MNIST ready in {cfg.data_dir}/MNIST/raw and {cfg.npz_path}")
-            return None
-        if command == "evaluate":
-            return evaluate(cfg)
-        if command == "classify":
-            return classify_command(load_model(cfg.model_path), images)
         metrics = train(cfg)
-        print("dry run: nothing written" if cfg.dry_run else
-              f"wrote {cfg.model_path} (the best checkpoint) and {cfg.history_path}")
-        return metrics
     except Interrupted as err:
         print(err, file=sys.stderr)
         sys.exit(130)   # the shell's code for Ctrl-C
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt:   # before the first batch: loading the data or --init
+        print(f"interrupted before training: {cfg.model_path} is as it was", file=sys.stderr)
         sys.exit(130)
+    print("dry run: nothing written" if cfg.dry_run else
+          f"wrote {cfg.model_path} (the best checkpoint) and {cfg.history_path}")
+    return metrics
 
 
 if __name__ == "__main__":

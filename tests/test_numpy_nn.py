@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import numpy_nn as nn
-from conftest import ROOT, is_png
+from conftest import ROOT, assert_one_error_line, is_png, run_main
 
 # Bound on the relative error of every gradient check: float64 centred differences with
 # eps = 1e-6 are off by about rounding / eps = 1e-16 / 1e-6, two orders below it; a wrong
@@ -592,18 +592,18 @@ def test_main_end_to_end_on_fake_data(tmp_path, capsys):
         assert is_png(tmp_path / name)
 
 
-def test_main_missing_data_says_make_data(tmp_path):
-    with pytest.raises(SystemExit, match="make data"):
-        nn.main(["--data", str(tmp_path / "nope.npz")])
+def test_main_missing_data_says_make_data(tmp_path, capsys):
+    assert_one_error_line(*run_main(nn.main, ["--data", str(tmp_path / "nope.npz")], capsys),
+                          "nope.npz not found", "--data full-mnist.npz", "make data")
+    assert_one_error_line(*run_main(nn.main, ["--data", str(tmp_path / "full-mnist.npz")], capsys),
+                          "full-mnist.npz not found: run `make data` first")
 
 
 def test_main_on_an_out_dir_it_cannot_make_fails_before_training(tmp_path, capsys):
     write_fake_mnist(tmp_path / "m.npz")
     (tmp_path / "a-file").write_text("")
-    with pytest.raises(SystemExit) as exit_info:
-        nn.main(["--data", str(tmp_path / "m.npz"), "--out-dir", str(tmp_path / "a-file")])
-    message = str(exit_info.value.code)
-    assert message.startswith("error: --out-dir") and "\n" not in message
+    argv = ["--data", str(tmp_path / "m.npz"), "--out-dir", str(tmp_path / "a-file")]
+    assert_one_error_line(*run_main(nn.main, argv, capsys), "--out-dir")
     assert "epoch" not in capsys.readouterr().out      # failed before the training
 
 

@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import pytorch_cnn as P  # noqa: E402
 import splits  # noqa: E402
 import unseen_suite as U  # noqa: E402
+from plots import draw_rows  # noqa: E402
 
 SEED = U.SEED
 DEFAULT, HARSHER = "default", "harsher"
@@ -258,29 +259,6 @@ def readable_summary(accuracy, suite, below=0.9):
     kept = {e.name: accuracy[e.name] for e in suite if e.readable}
     mean, worst = P.summarise(kept)
     return mean, worst, sum(a < below for a in kept.values())
-
-
-def draw_rows(rows, path, title, n=8, gap=6):
-    """A sheet: one row per (label, images (m, 1, 28, 28), captions [m], red [m]),
-    up to n images per row, `gap` px of paper between them. Each row is one
-    strip image with its captions as text: one axes a row, not one an image,
-    draws a sheet of a hundred rows in seconds."""
-    plt = P.pyplot()
-    fig, axes = plt.subplots(len(rows), 1, figsize=(n * 0.95 + 3.2, len(rows) * 1.15), squeeze=False)
-    side = 28 + gap
-    for ax, (label, images, captions, red) in zip(axes[:, 0], rows):
-        for k in range(min(len(images), n)):
-            ax.text(k * side + 13.5, 30, captions[k], ha="center", va="top", fontsize=8,
-                    color="red" if red[k] else "black")
-        ax.imshow(P.digit_strip(images, gap, n).numpy(), cmap="gray", vmin=0, vmax=1,
-                  interpolation="nearest")
-        ax.text(-gap, 13.5, label, ha="right", va="center", fontsize=8)
-        ax.axis("off")
-    fig.suptitle(title, fontsize=10, y=1 - 0.08 / fig.get_figheight(), va="top")
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 def sample_sheet(suite, x, path, seed=SEED, n=12):

@@ -1,4 +1,4 @@
-"""Accuracy of `pytorch_cnn.py classify` on photo-like images of digits (a
+"""Accuracy of `photo_reader.py` on photo-like images of digits (a
 benchmark that prints, not a timed test).
 
     .venv/bin/python tools/photo_bench.py [--n 300] [--blank 20] [--seed 0]
@@ -26,6 +26,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import photo_reader  # noqa: E402
 import pytorch_cnn as P  # noqa: E402
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -151,7 +152,7 @@ def save(img, path, fmt, rng):
 
 def make_set(out, n, blank, seed, images, labels, sizes=(64, 700)):
     """Write n digit images and `blank` empty pages into `out`, short sides in `sizes` px.
-    -> [(path, true label or None, tags)]."""
+    -> [(path, the true digits as a string or None, tags)]."""
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     font_files, cases = fonts(), []
@@ -178,13 +179,13 @@ def make_set(out, n, blank, seed, images, labels, sizes=(64, 700)):
             img, more = render(page, rng, fmt)
         path = out / f"{i:04d}.{'jpg' if fmt == 'jpeg' else 'png'}"
         save(img, path, fmt, rng)
-        cases.append((path, label, tags + place_tags + more))
+        cases.append((path, None if label is None else str(label), tags + place_tags + more))
     return cases
 
 
 def score(model, cases):
     """-> (accuracy, failures [(path, truth, got, tags)])."""
-    results = P.classify_files(model, [c[0] for c in cases])
+    results = photo_reader.classify_files(model, [c[0] for c in cases])
     failures = [(path, truth, got, tags)
                 for (path, truth, tags), (_, got) in zip(cases, results) if got != truth]
     return 1 - len(failures) / max(len(cases), 1), failures

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import pytorch_cnn as P  # noqa: E402
 import splits  # noqa: E402
 import unseen_suite as U  # noqa: E402
+from plots import pyplot, title_legend_save  # noqa: E402
 
 BASELINES = ROOT / "results" / "baselines"   # the baselines' weights (<class name>.pt)
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)   # 0: the family's mildest form, 1: its heaviest
@@ -78,27 +79,11 @@ def curves(models, x, y, strengths=STRENGTHS):
     return result
 
 
-def title_legend_save(fig, ax, path, room, legend_at, title):
-    """Above the panels, `room` inches for the title (at the top) and, `legend_at`
-    inches above the panels, one row of the legend of ax's models; then save
-    fig at `path` (its folder made) and close it."""
-    plt, height = P.pyplot(), fig.get_figheight()
-    handles, labels = ax.get_legend_handles_labels()
-    top = 1 - room / height
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=10, frameon=False,
-               bbox_to_anchor=(0.5, top + legend_at / height))
-    fig.suptitle(title, fontsize=11, y=1 - 0.08 / height, va="top")
-    fig.tight_layout(rect=(0, 0, 1, top))
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
 def plot(result, strengths, path, modelled=(), columns=5):
     """One panel per family: accuracy (%) against strength, a line per model.
     Families in `modelled` (a counterpart in the model's training,
     `unseen_suite.COUNTERPARTS`) get grey panels; the rest make the held-out mean."""
-    plt = P.pyplot()
+    plt = pyplot()
     families = list(next(iter(result.values())))
     rows = -(-len(families) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(3.0 * columns, 2.3 * rows + 1.0),
@@ -127,7 +112,7 @@ def library_bars(result, suite, path):
     """The library suite (tools/library_suite.py), one bar per model and entry:
     result {model name: {entry name: accuracy}}, suite its entries; two panels,
     default and harsher settings; unreadable entries' names in grey."""
-    plt = P.pyplot()
+    plt = pyplot()
     settings = ("default", "harsher")
     makes = list(dict.fromkeys(e.transform.make for e in suite))
     readable = {e.name: e.readable for e in suite}

@@ -32,13 +32,14 @@ sys.path.insert(0, str(ROOT / "tools"))
 import pytorch_cnn as P  # noqa: E402
 import library_suite as L  # noqa: E402
 import light_suite  # noqa: E402
+from evaluate import TEST_SEED  # noqa: E402
 import splits  # noqa: E402
 import unseen_suite as U  # noqa: E402
 
 SUITES = ("camera", "unseen", "library", "light")
 
 
-def camera_correct(model, x, y, seed=P.Config.test_seed, batch_size=1000):
+def camera_correct(model, x, y, seed=TEST_SEED, batch_size=1000):
     """{SUITE entry: per-image correctness (n,) bool}, drawn as `P.suite_accuracy`
     draws them (entry i seeded seed + i, batches of 1000), so the figures are its."""
     out = {}
@@ -148,7 +149,8 @@ def parse_args(argv):
                         help="images scored (default: all 2,500 dev images, or 2,000 test images)")
     parser.add_argument("--suites", default=",".join(SUITES), help=f"comma-separated of {', '.join(SUITES)}")
     parser.add_argument("--entries", choices=SUITES, help="also print this suite entry by entry")
-    parser.add_argument("--json", help="also write {model: {column: accuracy}} here")
+    parser.add_argument("--json", help="also write {model: {columns: {column: accuracy}, "
+                                       "entries: {suite: {entry: accuracy}}}} here")
     args = parser.parse_args(argv)
     args.suites = [s.strip() for s in args.suites.split(",") if s.strip()]
     unknown = [s for s in args.suites if s not in SUITES]
@@ -177,7 +179,9 @@ def main(argv=None):
         scores[path] = score(path, x, y, args.suites)
     lines = report(args.models, scores, args.split, len(x), args.entries)
     print("\n".join(lines))
-    figures = {p: {c: v.float().mean().item() for c, v in columns(scores[p]).items()} for p in args.models}
+    figures = {p: {"columns": {c: v.float().mean().item() for c, v in columns(scores[p]).items()},
+                   "entries": {suite: {e: c.float().mean().item() for e, c in scores[p][suite].items()}
+                               for suite in args.suites}} for p in args.models}
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
     return figures

@@ -34,7 +34,6 @@ polarity). The degradations work in MNIST polarity (0 paper, 1 ink), so
 light falling on the paper is x -> 1 - L (1 - x) (shadows and vignetting make
 the paper ink-coloured, not the other way round).
 """
-import argparse
 import io
 import json
 import math
