@@ -95,11 +95,15 @@ def noise_sigma(x):
     return 1.1 * robust_sigma(x - local)
 
 
-def denoise(x, noise):
+def denoise(x, noise, upscale=1.0):
     """Gaussian blur (H, W) -> (H, W) just strong enough for the noise: sigma
     grows with it from 1 px (a clean photo keeps a fine pen's 1 px line) to
-    2.4 px (a noisy one evens out), so that about 0.015 of noise is left."""
-    sigma = float(min(max(noise / (2 * math.sqrt(math.pi) * 0.015), 1.0), 2.4))
+    2.4 px (a noisy one evens out), so that about 0.01 of noise is left. A
+    photo smaller than PHOTO_SIDE was enlarged `upscale` times: its noise is
+    that much coarser than it measures, and at least 1.2 of its own pixels
+    are blurred over."""
+    sigma = noise * upscale / (2 * math.sqrt(math.pi) * 0.01)
+    sigma = float(min(max(sigma, 1.0, 1.2 * upscale), 2.4))
     k = 2 * math.ceil(3 * sigma) + 1
     return torchvision.transforms.functional.gaussian_blur(x[None], [k, k], [sigma, sigma])[0]
 
@@ -143,28 +147,35 @@ def segment_digits(labels, mass, boxes, min_mass=0.05, body=0.5, near=0.12):
 
     The anchor is the heaviest region (one touching the frame's edge counts a
     quarter: a table or the page's edge). Regions on its line (their middle
-    within its rows, widened by a quarter) with at least min_mass of its ink
+    within its rows widened by 0.6 of its height: the anchor may be a digit's
+    lower half, broken off its top) with at least min_mass of its ink
     are kept; those at least `body` of its height tall and with a fifth of its
     ink (a 1 beside an 8) are digits' bodies, the rest (a 5's hat, a broken stroke) join the body they overlap or lie
     nearest to, within `near` of the height. Neighbouring bodies merge when
     they overlap in x (the two strokes of a 4), or lie within 2 x near of the
-    height and together are at most 0.9 of it wide (a broken digit, not two).
-    Regions touching the frame's edge (but the anchor) are left out. A box
-    wider than `wide` x its height is split later (`split_wide`)."""
+    height, together are at most 0.9 of it wide and are not both three
+    quarters of it tall (a broken digit, not two, nor the 11 of 1211).
+    A region touching the frame's edge is never a body but the anchor, and
+    joins a body only when it hardly widens it (a digit's part cut by the
+    frame, not the page's edge along it). A box wider than
+    `wide` x its height is split later (`split_wide`)."""
     H, W = labels.shape
     edge = (boxes[:, 0] == 0) | (boxes[:, 1] == 0) | (boxes[:, 2] == H - 1) | (boxes[:, 3] == W - 1)
     anchor = int((mass * torch.where(edge, 0.25, 1.0)).argmax())
     top, bottom = boxes[anchor, 0].item(), boxes[anchor, 2].item()
     height = bottom - top + 1
-    kept = [j for j in range(len(mass)) if mass[j] >= min_mass * mass[anchor] and (j == anchor or not edge[j])
-            and top - height / 4 <= (boxes[j, 0] + boxes[j, 2]).item() / 2 <= bottom + height / 4]
-    tall = [j for j in kept if boxes[j, 2] - boxes[j, 0] + 1 >= body * height and mass[j] >= 0.2 * mass[anchor]]
+    kept = [j for j in range(len(mass)) if mass[j] >= min_mass * mass[anchor]
+            and top - height * 0.6 <= (boxes[j, 0] + boxes[j, 2]).item() / 2 <= bottom + height * 0.6]
+    tall = [j for j in kept if boxes[j, 2] - boxes[j, 0] + 1 >= body * height and mass[j] >= 0.2 * mass[anchor]
+            and (j == anchor or not edge[j])]
     groups = [([j], boxes[j].tolist()) for j in sorted(tall, key=lambda j: boxes[j, 1].item())]
     merged = []
     for ids, box in groups:   # left to right: merge into the previous digit when it is one digit with it
         both = merged and union(merged[-1][1], box)
+        full = merged and min(merged[-1][1][2] - merged[-1][1][0], box[2] - box[0]) + 1 >= 0.75 * height
         if merged and (x_overlap(merged[-1][1], box) > 0.3 or (box[1] - merged[-1][1][3] <= 2 * near * height
-                                                                and both[3] - both[1] + 1 <= 0.9 * height)):
+                                                                and both[3] - both[1] + 1 <= 0.9 * height
+                                                                and not full)):
             merged[-1] = (merged[-1][0] + ids, union(merged[-1][1], box))
         else:
             merged.append((ids, box))
@@ -174,8 +185,10 @@ def segment_digits(labels, mass, boxes, min_mass=0.05, body=0.5, near=0.12):
         b = boxes[j].tolist()
         gaps = [max(b[1] - box[3], box[1] - b[3], 0) for _, box in merged]
         k = min(range(len(merged)), key=lambda i: (-x_overlap(merged[i][1], b), gaps[i]))
-        if x_overlap(merged[k][1], b) > 0 or gaps[k] <= near * height:
-            merged[k] = (merged[k][0] + [j], union(merged[k][1], b))
+        grown = union(merged[k][1], b)
+        inside = all(abs(g - o) <= near * height for g, o in zip(grown, merged[k][1]))
+        if (x_overlap(merged[k][1], b) > 0 or gaps[k] <= near * height) and (inside or not edge[j]):
+            merged[k] = (merged[k][0] + [j], grown)
     return merged
 
 
@@ -206,16 +219,17 @@ def find_page(img, min_share=0.12, max_share=0.92, min_contrast=0.12):
     """A sheet of paper on a darker desk -> the sheet, straightened; else img.
 
     On a PAGE_SIDE copy: the bright side of Otsu's threshold, closed over the
-    ink; its largest region is the sheet if it covers min_share .. max_share
-    of the frame, touches at most one side of it, is solid and roughly a
-    quadrilateral (a convex hull filling most of its smallest rectangle), and
+    ink (21 px: wider than a stroke at this size); its largest region is the sheet if it covers min_share .. max_share
+    of the frame, touches at most two sides of it (a sheet in a corner; the
+    light side of a shadow's edge touches three, or is a triangle), is solid
+    and roughly a quadrilateral (a convex hull filling most of its smallest rectangle), and
     is min_contrast brighter than what surrounds it. Its four corners
-    (approxPolyDP, else that rectangle's) are moved 3 % inwards (the sheet's
+    (approxPolyDP, else that rectangle's) are moved 6 % inwards (the sheet's
     edge and its shadow stay out) and warped to a rectangle of img's resolution."""
     small = resize_longest(img, PAGE_SIDE).numpy()
     u8 = (cv2.GaussianBlur(small, (0, 0), 1.5) * 255).clip(0, 255).astype(np.uint8)
     _, bright = cv2.threshold(u8, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((21, 21), np.uint8))   # over the strokes
     count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
     if count < 2:
         return img
@@ -224,13 +238,13 @@ def find_page(img, min_share=0.12, max_share=0.92, min_contrast=0.12):
     h, w = sheet.shape
     share = sheet.mean()
     sides = int(sheet[0].any()) + int(sheet[-1].any()) + int(sheet[:, 0].any()) + int(sheet[:, -1].any())
-    if not min_share <= share <= max_share or sides > 1:
+    if not min_share <= share <= max_share or sides > 2:
         return img
     outline = max(cv2.findContours(sheet, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0], key=cv2.contourArea)
     hull = cv2.convexHull(outline)
     rect = cv2.minAreaRect(hull)
     hull_area = cv2.contourArea(hull)
-    if cv2.contourArea(outline) < 0.9 * hull_area or hull_area < 0.85 * rect[1][0] * rect[1][1]:
+    if cv2.contourArea(outline) < 0.85 * hull_area or hull_area < 0.85 * rect[1][0] * rect[1][1]:
         return img
     if small[sheet > 0].mean() - small[sheet == 0].mean() < min_contrast:
         return img
@@ -238,7 +252,7 @@ def find_page(img, min_share=0.12, max_share=0.92, min_contrast=0.12):
     if len(quad) != 4:
         quad = cv2.boxPoints(rect).astype(np.float32)
     centre = quad.mean(0)
-    quad = centre + 0.97 * (quad - centre)
+    quad = centre + 0.94 * (quad - centre)
     by_angle = quad[np.argsort(np.arctan2(quad[:, 1] - centre[1], quad[:, 0] - centre[0]))]
     start = int(np.argmin(by_angle.sum(1)))                    # the top-left corner first, then clockwise
     corners = np.roll(by_angle, -start, axis=0) * (max(img.shape) / max(h, w))
@@ -276,19 +290,31 @@ def photo_to_mnist(img, min_contrast=0.08, min_snr=6.0, min_size=0.06):
     digit: no ink min_contrast above the paper and min_snr noise sigmas above
     it, or ink smaller than min_size of the frame.
 
-    Steps: find a sheet on a desk and straighten it (find_page); shrink to
+    Steps: find a sheet on a desk and straighten it (find_page; the whole
+    frame again when the sheet holds no digit); shrink to
     PHOTO_SIDE; make the ink bright (dark_ink); subtract the paper's light
     (remove_light); blur out the pixel noise (denoise); threshold at Otsu's
     level but at least 4 noise sigmas; group the ink into digits
     (segment_digits, split_wide); scale each one's ink to [0, 1] between the
     paper and its strokes."""
-    img = resize_longest(find_page(img.float()), PHOTO_SIDE)
+    img = img.float()
+    page = find_page(img)
+    frames = read_ink(page, min_contrast, min_snr, min_size)
+    if not len(frames) and page is not img:   # a sheet with nothing on it: read the whole frame
+        frames = read_ink(img, min_contrast, min_snr, min_size)
+    return frames
+
+
+def read_ink(page, min_contrast, min_snr, min_size):
+    """`photo_to_mnist` on one grey image (H, W), the sheet already found -> (k, 28, 28)."""
+    upscale = max(PHOTO_SIDE / max(page.shape), 1.0)
+    img = resize_longest(page, PHOTO_SIDE)
     if min(img.shape) < MNIST_DIGIT / 2:   # a sliver of a frame: no room for a digit
         return torch.empty(0, 28, 28)
     if dark_ink(img):
         img = 1 - img
     light_free = remove_light(img)
-    ink = denoise(light_free, noise_sigma(light_free))
+    ink = denoise(light_free, noise_sigma(light_free), upscale)
     paper, sigma = ink.median(), robust_sigma(ink)
     mask = ink > max(otsu(ink), paper + 4 * sigma)
     if not mask.any():

@@ -1,57 +1,88 @@
-"""Tests of tools/read_by_eye.py: the human baseline's images, sheets and scoring."""
+"""Tests of tools/read_by_eye.py: blind sheets of development digits, the kept
+readings, and the statistics that put a person beside the model."""
+import math
+
 import pytest
 import torch
 
 import pytorch_cnn as P
 import read_by_eye as R
-from conftest import ROOT, is_png
+import splits
+from conftest import assert_one_error_line, run_main
 
 
-def test_sample_is_the_seeded_pick_of_evaluates_images(mnist_test):
-    x, y = R.sample("cheap camera", 12, seed=7)
-    again, _ = R.sample("cheap camera", 12, seed=7)
-    other, _ = R.sample("cheap camera", 12, seed=8)
-    assert x.shape == (12, 1, 28, 28) and y.shape == (12,) and torch.equal(x, again)
-    assert not torch.equal(x, other)
-    images, labels = mnist_test
-    clean, clean_y = R.sample("clean", 2000, seed=7)
-    assert torch.equal(clean_y.sort().values, labels[:2000].sort().values)
-    assert torch.equal(clean.sum((1, 2, 3)).sort().values,
-                       (images[:2000].float() / 255).sum((1, 2, 3)).sort().values)
+@pytest.fixture(scope="module")
+def dev():
+    return splits.images("dev")
 
 
-def test_unknown_entry_is_one_clear_error():
-    with pytest.raises(SystemExit, match="unknown entry 'fog'"):
-        R.sample("fog", 4, seed=0)
+def test_sample_is_seeded_per_entry_and_drawn_from_the_development_split(dev):
+    x, y = R.sample("light", "glare (strong)", dev)
+    again, _ = R.sample("light", "glare (strong)", dev)
+    other, _ = R.sample("light", "haze (strong)", dev)
+    assert x.shape == (R.READ_N, 1, 28, 28) and torch.equal(x, again) and not torch.equal(x, other)
+    pick = torch.randperm(len(dev[0]), generator=torch.Generator().manual_seed(
+        R.entry_seed("light", "glare (strong)")))[:R.READ_N]
+    assert torch.equal(y, dev[1][pick])                     # development labels, never the test set's
 
 
-def test_sheets_hold_every_image(tmp_path):
-    x, _ = R.sample("night shot", 25, seed=0)
-    paths = R.write_sheets(x, tmp_path / "sheets", per_sheet=20)
-    assert [p.name for p in paths] == ["sheet_0.png", "sheet_1.png"]
-    assert all(is_png(p) for p in paths)
+def test_unknown_entry_is_one_clear_error(capsys):
+    status, err = run_main(R.main, ["sheets", "--suite", "light", "--entry", "fog"], capsys)
+    assert_one_error_line(status, err, "unknown entry 'fog' of the light suite")
+
+
+def test_sheets_are_numbered_and_show_no_label(tmp_path, monkeypatch):
+    import matplotlib.axes
+    titles = []
+    set_title = matplotlib.axes.Axes.set_title
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_title", lambda self, t, **kw: titles.append(t) or
+                        set_title(self, t, **kw))
+    R.main(["sheets", "--suite", "light", "--entry", "glare (strong)", "--out", str(tmp_path)])
+    assert (tmp_path / "light" / "glare-strong.png").is_file()
+    assert titles == [str(k) for k in range(R.READ_N)]       # the numbers, nothing else
 
 
 @pytest.mark.parametrize("text, problem", [("1 2 3", "found 3 words"), ("1 2 x 4", "not digits: ['x']"),
                                            ("1 2 34 5", "not digits: ['34']")])
 def test_bad_answers_are_one_clear_error(tmp_path, text, problem):
     (tmp_path / "a.txt").write_text(text)
-    with pytest.raises(SystemExit, match=problem.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(P.UserError, match=problem.replace("[", r"\[").replace("]", r"\]")):
         R.read_answers(tmp_path / "a.txt", 4)
 
 
-def test_score_compares_the_reader_and_the_model(tmp_path, capsys, committed_model_path):
-    _, y = R.sample("cheap camera", 10, seed=7)
-    wrong = (y + 1) % 10
-    answers = "# a comment line\n" + " ".join(map(str, y[:8].tolist() + wrong[8:].tolist())) + "\n"
-    (tmp_path / "a.txt").write_text(answers)
-    result = R.main(["score", str(tmp_path / "a.txt"), "--n", "10", "--model-path", str(committed_model_path)])
-    assert result["reader"] == pytest.approx(0.8) and 0 <= result["model"] <= 1
-    assert f"8: {wrong[8].item()} for {y[8].item()}" in capsys.readouterr().out
+def test_mcnemar_and_kappa_against_hand_computed_values():
+    right = torch.ones(10, dtype=torch.bool)
+    five_wrong = right.clone()
+    five_wrong[:5] = False
+    assert R.mcnemar(right, five_wrong) == pytest.approx(2 / 2 ** 5)     # 5 discordant pairs, all one way
+    assert R.mcnemar(five_wrong, five_wrong) == 1.0
+    a = torch.tensor([1, 1, 0, 0, 1, 1, 0, 0], dtype=torch.bool)
+    b = torch.tensor([1, 1, 0, 0, 0, 0, 1, 1], dtype=torch.bool)
+    assert R.kappa(a, a) == pytest.approx(1.0) and R.kappa(a, ~a) == pytest.approx(-1.0)
+    assert R.kappa(a, b) == pytest.approx(0.0)                           # independent errors
+    assert math.isnan(R.kappa(right, a))                                 # one never errs
 
 
-def test_the_recorded_reading_scores_below_the_model(committed_model_path):
-    """results/baselines/cheap-camera-by-eye.txt is a valid reading of the default 80 images."""
-    x, y = R.sample("cheap camera", 80, seed=7)
-    reader = R.read_answers(ROOT / "results" / "baselines" / "cheap-camera-by-eye.txt", 80)
-    assert 0.3 < (reader == y).float().mean() < (P.classify(P.load_model(committed_model_path), x) == y).float().mean()
+def test_score_puts_the_person_beside_the_model_on_the_same_images(tmp_path, dev):
+    _, y = R.sample("light", "glare (strong)", dev)
+    path = R.answers_path("light", "glare (strong)", tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text("# entry: glare (strong)\n# reader: a test\n" + " ".join(map(str, y.tolist())))
+    torch.manual_seed(0)
+    untrained = P.MyNet().eval()
+    rows = R.score(untrained, tmp_path, dev)
+    row = rows["light"]["glare (strong)"]
+    assert row["person"] == 1.0 and row["readable"] and row["model"] < 0.5 and row["p"] < 0.001
+    lines = R.report(rows, {"light": {"glare (strong)": 0.3, "haze (strong)": 0.9}})
+    assert "the model trails the person beyond the noise on 1: glare (strong)" in lines[-1]
+    assert "mean over readable entries (dev): 60.00 %" in lines[-1]
+
+
+def test_every_kept_reading_is_24_digits_of_a_known_entry():
+    paths = sorted(R.READINGS.glob("*/*.txt"))
+    assert len(paths) >= 40
+    for path in paths:
+        name = path.read_text().splitlines()[0].removeprefix("# entry:").strip()
+        assert name in R.suite_entries(path.parent.name) and R.answers_path(path.parent.name, name) == path
+        assert len(R.read_answers(path)) == R.READ_N
+        assert "blind" in path.read_text().splitlines()[1]
