@@ -41,7 +41,7 @@ install: $(STAMP) ## create .venv and install requirements.txt and requirements-
 
 # `make data` checks the shipped checksums every time (well under a second) and
 # unpacks only what is missing or older than its .gz.
-$(RAW) $(NPZ) &: data/mnist/SHA256SUMS $(wildcard data/mnist/*.gz) | $(STAMP)
+$(RAW) $(NPZ) &: $(wildcard data/mnist/SHA256SUMS data/mnist/*.gz) | $(STAMP)
 	$(PY) tools/mnist_data.py
 
 data: | $(STAMP) ## verify data/mnist/*.gz (SHA-256, every time), unpack to data/MNIST/raw, write full-mnist.npz (offline)

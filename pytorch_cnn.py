@@ -802,10 +802,10 @@ def ink_loss(x, s, g):
     low-frequency field falls below its quantile, 5 .. 35 % of the area, the
     ink fades by 0.5 .. 0.9; the rest keeps it (past that a person guesses)."""
     n, _, h, w = x.shape
-    field = smooth_field(g, n, 1, h, w, x, cells=7)    # 7 cells: patches about a stroke's length
-    field = (field - field.mean(dim=(2, 3), keepdim=True)) / field.std(dim=(2, 3), keepdim=True)
+    patches = smooth_field(g, n, 1, h, w, x, cells=7)    # 7 cells: patches about a stroke's length
+    patches = (patches - patches.mean(dim=(2, 3), keepdim=True)) / patches.std(dim=(2, 3), keepdim=True)
     cut = torch.special.ndtri(lerp(0.05, 0.35, s))      # the field's quantile for that share
-    return x * (1 - lerp(0.5, 0.9, s) * (field < cut).to(x.dtype))
+    return x * (1 - lerp(0.5, 0.9, s) * (patches < cut).to(x.dtype))
 
 
 def coarse_pixels(x, s, g):
@@ -1048,6 +1048,71 @@ def summarise(accuracies):
 
 
 # ----------------------------------------------------------------------------
+# model.pt: read as the grader reads it, written atomically
+# ----------------------------------------------------------------------------
+
+def read_state_dict(path, what, fix):
+    """torch.load(path) as the grader loads model.pt (weights_only=True, on the
+    CPU). A missing or unreadable file raises UserError: `what` (how the user
+    named it) and the problem, then `fix`."""
+    if not Path(path).is_file():
+        raise UserError(f"{what} not found: {fix}")
+    try:
+        with warnings.catch_warnings():   # garbage warns of its pickle protocol before it fails
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip, pickle garbage (KeyError, EOFError ...), a whole model
+        raise UserError(f"{what} is truncated or not a saved state_dict (torch.load raised "
+                        f"{type(err).__name__}): {fix}") from None
+
+
+def state_dict_mismatch(err):
+    """load_state_dict's error -> what did not fit, one line: its message lists one
+    kind of mismatch per line ('Missing key(s) in state_dict: "a", ...'), of which
+    the first three kinds are kept, without the key lists."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()] or [type(err).__name__]
+    kinds = [line.split(":")[0] for line in lines[1:4]]
+    return "; ".join(kinds) if kinds else lines[0].rstrip(".")
+
+
+def load_model(path, device="cpu"):
+    """Build MyNet through the grader's hook and load `path` as the grader does
+    (weights_only=True, strict). A MyNet without stroke channels (the base,
+    results/mynet-base.pt) is built as one, so tools can score it too. A
+    missing or broken file raises UserError."""
+    fix = ("name a saved MyNet state_dict; `git checkout -- model.pt` restores the shipped one "
+           "(`make train-cnn` writes build/model.pt)")
+    state = read_state_dict(path, str(path), fix)
+    model = get_model_class(None)[0]()
+    stem = state.get("features.0.0.weight") if isinstance(state, dict) else None
+    if torch.is_tensor(stem) and stem.dim() == 4 and stem.shape[1] == 1:
+        model = MyNet(stroke_channels=False)
+    try:
+        model.load_state_dict(state)
+    except Exception as err:  # another architecture: not a dict, missing, unexpected or resized tensors
+        raise UserError(f"{path} does not fit {type(model).__name__} ({state_dict_mismatch(err)}): "
+                        f"{fix}") from None
+    return model.to(device).eval()
+
+
+def save_atomic(obj, path):
+    """torch.save to a temp file, then rename: an interrupted save never leaves
+    a broken file, the previous one stays loadable."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def cpu_state_dict(model):
+    """A plain CPU state_dict, contiguous tensors (loads anywhere with weights_only)."""
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+
+
+# ----------------------------------------------------------------------------
 # Training
 # ----------------------------------------------------------------------------
 
@@ -1089,7 +1154,7 @@ def train_step(model, optimizer, x, y, cfg):
     return loss
 
 
-def camera_ops(text):
+def parse_camera_ops(text):
     """--camera-ops -> tuple of DEGRADATIONS names: 'all' or 'a,b,c'."""
     if text == "all":
         return tuple(DEGRADATIONS)
@@ -1106,7 +1171,7 @@ def train_one_epoch(model, optimizer, scheduler, images, labels, cfg, g, max_bat
     batch goes through `primitive_mix` (a share cfg.primitives of it),
     `light_mix` (a share cfg.light) and then `camera_noise`. -> mean training loss."""
     model.train()
-    ops = camera_ops(cfg.camera_ops)
+    ops = parse_camera_ops(cfg.camera_ops)
     order = torch.randperm(len(images), generator=g, device=images.device)
     batches = order.split(cfg.batch_size)[:max_batches]
     total, bar = 0.0, progress(batches, desc=desc, leave=False, mininterval=1.0)
@@ -1120,23 +1185,6 @@ def train_one_epoch(model, optimizer, scheduler, images, labels, cfg, g, max_bat
         if hasattr(bar, "set_postfix") and step % 20 == 0:
             bar.set_postfix(loss=f"{total / step:.3f}")
     return total / max(len(batches), 1)
-
-
-def save_atomic(obj, path):
-    """torch.save to a temp file, then rename: an interrupted save never leaves
-    a broken file, the previous one stays loadable."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def cpu_state_dict(model):
-    """A plain CPU state_dict, contiguous tensors (loads anywhere with weights_only)."""
-    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
 
 
 def scored(epoch, epochs, val_epochs):
@@ -1192,7 +1240,7 @@ def training_ops(cfg, inherited=()):
     primitives and light ops when their share is above 0, and `inherited`
     (what --init was trained with). Sorted. The unseen suite's held-out
     figure is computed from this."""
-    ops = set(camera_ops(cfg.camera_ops)) | set(inherited)
+    ops = set(parse_camera_ops(cfg.camera_ops)) | set(inherited)
     if cfg.primitives > 0:
         ops |= set(PRIMITIVES)
     if cfg.light > 0:
@@ -1256,6 +1304,10 @@ def read_resume(cfg):
         raise UserError(f"--resume {cfg.resume} was trained with {flags}: give the same knobs "
                         f"(or its --preset) to resume it, or delete it to start over")
     return ckpt
+
+
+class Interrupted(Exception):
+    """Ctrl-C during training, with the sentence saying what it left behind."""
 
 
 def train(cfg):
@@ -1336,58 +1388,6 @@ def train(cfg):
     return {"best_val_mean": best, "history": history}
 
 
-class Interrupted(Exception):
-    """Ctrl-C during training, with the sentence saying what it left behind."""
-
-
-# ----------------------------------------------------------------------------
-# Evaluation, plots and photos
-# ----------------------------------------------------------------------------
-
-def read_state_dict(path, what, fix):
-    """torch.load(path) as the grader loads model.pt (weights_only=True, on the
-    CPU). A missing or unreadable file raises UserError: `what` (how the user
-    named it) and the problem, then `fix`."""
-    if not Path(path).is_file():
-        raise UserError(f"{what} not found: {fix}")
-    try:
-        with warnings.catch_warnings():   # garbage warns of its pickle protocol before it fails
-            warnings.simplefilter("ignore")
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated zip, pickle garbage (KeyError, EOFError ...), a whole model
-        raise UserError(f"{what} is truncated or not a saved state_dict (torch.load raised "
-                        f"{type(err).__name__}): {fix}") from None
-
-
-def load_model(path, device="cpu"):
-    """Build MyNet through the grader's hook and load `path` as the grader does
-    (weights_only=True, strict). A MyNet without stroke channels (the base,
-    results/mynet-base.pt) is built as one, so tools can score it too. A
-    missing or broken file raises UserError."""
-    fix = ("name a saved MyNet state_dict; `git checkout -- model.pt` restores the shipped one "
-           "(`make train-cnn` writes build/model.pt)")
-    state = read_state_dict(path, str(path), fix)
-    model = get_model_class(None)[0]()
-    stem = state.get("features.0.0.weight") if isinstance(state, dict) else None
-    if torch.is_tensor(stem) and stem.dim() == 4 and stem.shape[1] == 1:
-        model = MyNet(stroke_channels=False)
-    try:
-        model.load_state_dict(state)
-    except Exception as err:  # another architecture: not a dict, missing, unexpected or resized tensors
-        raise UserError(f"{path} does not fit {type(model).__name__} ({state_dict_mismatch(err)}): "
-                        f"{fix}") from None
-    return model.to(device).eval()
-
-
-def state_dict_mismatch(err):
-    """load_state_dict's error -> what did not fit, one line: its message lists one
-    kind of mismatch per line ('Missing key(s) in state_dict: "a", ...'), of which
-    the first three kinds are kept, without the key lists."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()] or [type(err).__name__]
-    kinds = [line.split(":")[0] for line in lines[1:4]]
-    return "; ".join(kinds) if kinds else lines[0].rstrip(".")
-
-
 # ----------------------------------------------------------------------------
 # Command line
 # ----------------------------------------------------------------------------
@@ -1441,7 +1441,7 @@ def config_problem(cfg):
         if not ok:
             return f"--{name.replace('_', '-')} must {rule}, got {getattr(cfg, name)}"
     try:
-        ops = camera_ops(cfg.camera_ops)
+        ops = parse_camera_ops(cfg.camera_ops)
     except UserError as err:
         return str(err)
     if cfg.ops_per_image > len(ops):

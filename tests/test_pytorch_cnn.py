@@ -383,7 +383,7 @@ def test_a_missing_or_broken_init_is_one_error_line(tmp_path, capsys):
     assert_one_error_line(*run_main(P.main, argv, capsys), "error: --init", "nope.pt not found")
     broken = tmp_path / "broken.pt"
     broken.write_bytes(truncated(saved(untrained_state())))
-    argv[3] = str(broken)
+    argv[2] = str(broken)
     status, err = run_main(P.main, argv, capsys)
     assert_one_error_line(status, err, "error: --init", "broken.pt is truncated", "--init ''")
     assert "git checkout" not in err          # not a file of this checkout: no advice to restore it
@@ -421,10 +421,10 @@ def test_warm_start_from_a_one_channel_model_keeps_its_outputs(tmp_path):
 
 
 def test_camera_ops_names():
-    assert P.camera_ops("all") == tuple(P.DEGRADATIONS) and len(P.DEGRADATIONS) == 26
-    assert P.camera_ops("jpeg, defocus") == ("jpeg", "defocus")
+    assert P.parse_camera_ops("all") == tuple(P.DEGRADATIONS) and len(P.DEGRADATIONS) == 26
+    assert P.parse_camera_ops("jpeg, defocus") == ("jpeg", "defocus")
     with pytest.raises(P.UserError, match="unknown"):
-        P.camera_ops("jpeg,blurr")
+        P.parse_camera_ops("jpeg,blurr")
 
 
 def test_threshold_binarises_at_full_strength():

@@ -38,7 +38,7 @@ def bench_camera(repeats, batch=128):
     images, labels = P.load_mnist(ROOT / "data", train=False)
     x, y = images[:batch].float() / 255, labels[:batch]
     cfg = P.Config()
-    ops = P.camera_ops(cfg.camera_ops)
+    ops = P.parse_camera_ops(cfg.camera_ops)
     t_cam = best_time(lambda: P.camera_noise(x, g, ops, cfg.clean_fraction, cfg.ops_per_image), repeats)
     t_mix = best_time(lambda: P.primitive_mix(x, g, cfg.primitives), repeats)
     model = P.MyNet(stroke_channels=cfg.stroke_channels)

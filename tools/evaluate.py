@@ -73,7 +73,7 @@ def plot_history(history, path):
     plt = pyplot()
     epochs = [h["epoch"] for h in history]
     losses = [h["train_loss"] for h in history]
-    scored = [h for h in history if "val_mean" in h]     # see Config.val_epochs
+    scored_epochs = [h for h in history if "val_mean" in h]     # see Config.val_epochs
     fig = plt.figure(figsize=(11, 4.6))
     grid = fig.add_gridspec(len(VAL_CURVES), 2, width_ratios=(1.4, 1), hspace=0.15, wspace=0.25)
     ax = fig.add_subplot(grid[:, 0])
@@ -83,8 +83,8 @@ def plot_history(history, path):
            title="training loss (on freshly degraded images)")
     if not wide:
         ax.yaxis.set_major_formatter(plt.FormatStrFormatter("%.3f"))
-    if scored:
-        ax.axvspan(scored[0]["epoch"] - 0.5, scored[-1]["epoch"] + 0.5, color="C1", alpha=0.15,
+    if scored_epochs:
+        ax.axvspan(scored_epochs[0]["epoch"] - 0.5, scored_epochs[-1]["epoch"] + 0.5, color="C1", alpha=0.15,
                    label="development split scored")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False, fontsize=9)
     ax.grid(alpha=0.3, which="both")
@@ -92,12 +92,12 @@ def plot_history(history, path):
     fig.text(0.01, 0.005, "The loss is measured on images degraded afresh each epoch, with label smoothing "
              "(0.05: its floor is 0.28 nats). In a short fine-tune it moves by thousandths, up or down;\n"
              "the development accuracy on the right is what picks the checkpoint.", fontsize=8, color="dimgray", va="bottom")
-    if not scored:
+    if not scored_epochs:
         ax = fig.add_subplot(grid[:, 1])
         ax.text(0.5, 0.5, "no epoch scored on the development split", ha="center", va="center")
         ax.set_axis_off()
     else:
-        plot_scored(fig, [fig.add_subplot(grid[r, 1]) for r in range(len(VAL_CURVES))], scored)
+        plot_scored(fig, [fig.add_subplot(grid[r, 1]) for r in range(len(VAL_CURVES))], scored_epochs)
     fig.subplots_adjust(bottom=0.24)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)

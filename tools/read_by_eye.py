@@ -62,7 +62,7 @@ def suite_entries(suite):
     if suite == "library":
         import library_suite as L   # kornia: a tools-only dependency
         return {e.name: (lambda x, g, e=e: L.apply(e, x, int(torch.randint(2 ** 31, (1,), generator=g))))
-                for e in L.entries()}
+                for e in L.entries(readings=False)}
     raise P.UserError(f"unknown suite {suite!r}: use one of {', '.join(SUITES)}")
 
 
@@ -162,6 +162,20 @@ def score(model, root=READINGS, dev=None):
             x, y = sample(suite, name, dev)
             person = read_answers(path) == y
             out.setdefault(suite, {})[name] = compare(person, P.classify(model, x) == y)
+    return out
+
+
+def unreadable(suite, root=READINGS, dev=None):
+    """The entries of a suite that its kept readings call unreadable (fewer than
+    READABLE of READ_N read right). An entry nobody read is readable: every
+    entry where a model scores below 95 % on development images is read."""
+    out = set()
+    for path in sorted((Path(root) / suite).glob("*.txt")):
+        name = path.read_text().splitlines()[0].removeprefix("# entry:").strip()
+        dev = dev if dev is not None else splits.images("dev")
+        _, y = sample(suite, name, dev)
+        if int((read_answers(path) == y).sum()) < READABLE:
+            out.add(name)
     return out
 
 

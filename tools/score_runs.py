@@ -7,7 +7,8 @@ same images: the runs tables of docs/experiments.md and the README's Results.
 Per model, one markdown row: clean, the camera SUITE's mean and "cheap camera",
 the unseen suite's mean and held-out mean (the families none of whose
 counterparts that model was trained with, `unseen_suite.held_out`), the
-library suite's mean over readable entries, the light suite's mean; each with
+library suite's mean over the entries a person reads (the kept blind readings
+of tools/read_by_eye.py), the light suite's mean; each with
 its 95 % interval (Wilson for one entry, a bootstrap over images for a mean).
 With two models or more, each one after the first is compared with the first
 on the same images and entries: the paired difference of every suite's mean
@@ -32,11 +33,15 @@ sys.path.insert(0, str(ROOT / "tools"))
 import pytorch_cnn as P  # noqa: E402
 import library_suite as L  # noqa: E402
 import light_suite  # noqa: E402
+import read_by_eye  # noqa: E402
 from evaluate import TEST_SEED  # noqa: E402
 import splits  # noqa: E402
 import unseen_suite as U  # noqa: E402
 
 SUITES = ("camera", "unseen", "library", "light")
+# The library suite's mean is over the entries a person reads: the kept blind
+# readings decide (tools/read_by_eye.py), not a look.
+UNREADABLE = {"library": read_by_eye.unreadable("library")}
 
 
 def camera_correct(model, x, y, seed=TEST_SEED, batch_size=1000):
@@ -58,8 +63,7 @@ def suite_correct(suite, model, x, y):
     if suite == "unseen":
         return U.unseen_correct(model, x, y)
     if suite == "library":
-        readable = {e.name for e in L.entries() if e.readable}
-        return {k: v for k, v in L.library_correct(model, x, y, L.entries()).items() if k in readable}
+        return L.library_correct(model, x, y, L.entries())
     return light_suite.light_accuracy(model, x, y)
 
 
@@ -93,7 +97,7 @@ def columns(s):
         if held:
             cols["held-out"] = stack(s["unseen"], held)
     if "library" in s:
-        cols["library readable"] = stack(s["library"])
+        cols["library readable"] = stack(s["library"], [e for e in s["library"] if e not in UNREADABLE["library"]])
     if "light" in s:
         cols["light mean"] = stack(s["light"])
     return cols
@@ -172,9 +176,11 @@ def main(argv=None):
                               else f"{path} not found: name saved MyNet state_dicts")
     n = args.n or (None if args.split == "dev" else 2000)
     x, y = splits.images(args.split, n)
-    scores = {}
+    scores, start = {}, time.perf_counter()
     for i, path in enumerate(args.models, 1):
-        print(f"[{i}/{len(args.models)}] scoring {path} on {len(x)} {args.split} images ...",
+        done = time.perf_counter() - start
+        left = f", about {done / (i - 1) * (len(args.models) - i + 1) / 60:.0f} min left" if i > 1 else ""
+        print(f"[{i}/{len(args.models)}] scoring {path} on {len(x)} {args.split} images{left} ...",
               file=sys.stderr, flush=True)
         scores[path] = score(path, x, y, args.suites)
     lines = report(args.models, scores, args.split, len(x), args.entries)

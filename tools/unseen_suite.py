@@ -178,7 +178,7 @@ def light(x, level):
     return 1 - level * (1 - x)
 
 
-def real_jpeg(x, quality):
+def pillow_jpeg(x, quality):
     """Real JPEG: Pillow's libjpeg, greyscale baseline, encoded and decoded at an
     integer quality (torchvision's encode_jpeg gives the same bytes, but its image
     I/O is deprecated since torchvision 0.29). About 0.4 ms per image."""
@@ -476,10 +476,10 @@ def big_occluder(x, s, g):
     return x + inside * (grey - x)
 
 
-def jpeg_real(x, s, g):
+def real_jpeg(x, s, g):
     """Real JPEG (Pillow) at quality 95 (2/95)^s: 9 at s = 0.6, 4 at 0.85
     (camera: its own DCT rounding, to quality 3)."""
-    return real_jpeg(x, jpeg_quality(s))
+    return pillow_jpeg(x, jpeg_quality(s))
 
 
 def lines(x, s, g, period, both, strength):
@@ -609,7 +609,7 @@ FAMILIES = {
     "vignetting": (vignetting, (0.6, 1.0)),
     "hard shadow": (hard_shadow, (0.6, 1.0)),
     "big occluder": (big_occluder, (0.6, 0.85)),
-    "real jpeg": (jpeg_real, (0.6, 0.85)),
+    "real jpeg": (real_jpeg, (0.6, 0.85)),
     "ruled paper": (ruled_paper, (0.5, 1.0)),
     "grid paper": (grid_paper, (0.5, 1.0)),
     "moire": (moire, (0.5, 1.0)),
