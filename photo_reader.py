@@ -27,6 +27,7 @@ import pytorch_cnn as P  # noqa: E402
 # window below is a fixed share of the frame whatever the photo's size.
 PHOTO_SIDE = 512      # a fine pen (0.15 % of the frame) still darkens 0.8 px; a digit a tenth of the frame spans 50
 PAGE_SIDE = 256       # the sheet is found on a copy this size: its outline, not its strokes
+MAX_SIDES = 2         # a sheet may touch this many sides of the frame (a shadow's light side touches three)
 LIGHT_SIDE = 64       # the light is estimated on a 64 px copy: cheap, and averages the noise out
 LIGHT_WINDOW = 17     # a quarter of the frame: wider than any stroke, narrower than a shadow's gradient
 MNIST_DIGIT, MNIST_SIDE, MNIST_CENTRE = 20, 28, 14.0   # MNIST's box, frame and mean centre of mass
@@ -238,7 +239,7 @@ def find_page(img, min_share=0.12, max_share=0.92, min_contrast=0.12):
     h, w = sheet.shape
     share = sheet.mean()
     sides = int(sheet[0].any()) + int(sheet[-1].any()) + int(sheet[:, 0].any()) + int(sheet[:, -1].any())
-    if not min_share <= share <= max_share or sides > 2:
+    if not min_share <= share <= max_share or sides > MAX_SIDES:
         return img
     outline = max(cv2.findContours(sheet, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0], key=cv2.contourArea)
     hull = cv2.convexHull(outline)

@@ -27,18 +27,31 @@ def test_robustness_curves_and_plot(tmp_path, digits, mnist_test, committed_mode
     assert is_png(tmp_path / "robustness.png")
 
 
-def test_robustness_marks_modelled_families_and_draws_library_bars(tmp_path, digits):
-    """The plot takes the modelled families; library_bars draws one bar per model
-    and entry of the library suite (tools/library_suite.py)."""
+def test_robustness_marks_modelled_families_and_draws_library_bars(tmp_path, digits, monkeypatch):
+    """Modelled families get grey panels titled "(modelled)"; library_bars
+    draws one bar per model and entry at its accuracy, and bands and marks
+    exactly the entries the readings call unreadable."""
     pytest.importorskip("kornia", reason="tools-only dependency: pip install -r requirements-dev.txt")
+    import matplotlib.axes
     import library_suite as L
+    titles, bars, marks = [], [], []
+    set_title, barh, text = matplotlib.axes.Axes.set_title, matplotlib.axes.Axes.barh, matplotlib.axes.Axes.text
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_title", lambda self, t, **kw: titles.append(t) or
+                        set_title(self, t, **kw))
+    monkeypatch.setattr(matplotlib.axes.Axes, "barh", lambda self, y, w, *a, **kw: bars.append(list(w)) or
+                        barh(self, y, w, *a, **kw))
+    monkeypatch.setattr(matplotlib.axes.Axes, "text", lambda self, x, y, t, **kw: marks.append((y, t)) or
+                        text(self, x, y, t, **kw))
     result = {"MyNet": {"rotation": [1.0, 0.5], "gaussian noise": [1.0, 0.2]}}
     robustness.plot(result, (0.0, 1.0), tmp_path / "r.png", columns=2, modelled=("rotation",))
+    assert "rotation (modelled)" in titles and "gaussian noise" in titles
     suite = L.entries()[:4]
+    suite[1] = L.Entry(suite[1].name, suite[1].transform, suite[1].setting, False, "read blind")
     library = {"MyNet": {e.name: 0.5 for e in suite}, "FCNet": {e.name: 0.25 for e in suite}}
     robustness.library_bars(library, suite, tmp_path / "bars.png")
-    for name in ("r.png", "bars.png"):
-        assert is_png(tmp_path / name)
+    assert sorted(map(sorted, bars)) == sorted(map(sorted, [[50.0, 50.0], [50.0, 50.0], [25.0, 25.0],
+                                                             [25.0, 25.0]]))
+    assert [t for _, t in marks if "unreadable" in t] == ["unreadable (read blind)"]
 
 
 def test_template_recipe_trains_a_baseline(mnist_test):

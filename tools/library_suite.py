@@ -185,7 +185,8 @@ def entries(transforms=TRANSFORMS, readings=True):
     """The suite: every transform at its default, then its harsher setting.
     `readable` comes from the kept blind readings (a person reads at least 22
     of 24 development digits, or nobody needed to read it: the model scores
-    95 % or more); `reason` is what a first look had said against it."""
+    95 % or more); `reason`, for an unreadable one, says so and adds what a
+    first look had said against it."""
     out = []
     unread = read_unreadable() if readings else frozenset()   # readings=False: what the readings sample
     for t in transforms:
@@ -193,7 +194,7 @@ def entries(transforms=TRANSFORMS, readings=True):
             name = f"{t.make} ({setting})"
             look = (t.unreadable or {}).get(setting, "")
             reason = "read blind: fewer than 22 of 24 right" + (f"; a look: {look}" if look else "")
-            out.append(Entry(name, t, setting, name not in unread, reason if name in unread else look))
+            out.append(Entry(name, t, setting, name not in unread, reason if name in unread else ""))
     return out
 
 

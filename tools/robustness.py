@@ -111,7 +111,8 @@ def plot(result, strengths, path, modelled=(), columns=5):
 def library_bars(result, suite, path):
     """The library suite (tools/library_suite.py), one bar per model and entry:
     result {model name: {entry name: accuracy}}, suite its entries; two panels,
-    default and harsher settings; unreadable entries' names in grey."""
+    default and harsher settings; the entries a person does not read (the kept
+    blind readings) on a grey band, marked at the right."""
     plt = pyplot()
     settings = ("default", "harsher")
     makes = list(dict.fromkeys(e.transform.make for e in suite))
@@ -131,8 +132,10 @@ def library_bars(result, suite, path):
     axes[0].invert_yaxis()
     for ax, setting in zip(axes, settings):
         for i, m in enumerate(makes):
-            if not readable[f"{m} ({setting})"]:
-                ax.text(1, i, "unreadable", fontsize=8, va="center", color="dimgray", style="italic")
+            if not readable[f"{m} ({setting})"]:   # a grey band behind the row: out of the readable mean
+                ax.axhspan(i - 0.45, i + 0.45, color="#d9d9d9", zorder=0)
+                ax.text(99, i, "unreadable (read blind)", fontsize=8, va="center", ha="right",
+                        color="black", bbox=dict(facecolor="white", edgecolor="none", pad=0.5))
     title_legend_save(fig, axes[0], path, 0.9, 0.4,
                       "Library suite (tools/library_suite.py): kornia and torchvision transforms at their "
                       "default and a harsher setting")
