@@ -102,10 +102,11 @@ ship: $(BUILT_NUMPY) $(BUILT_MODEL) $(BUILT_PLOTS) ## copy build/ over model.pt,
 	@echo "shipped $(BUILD)/: model.pt, $(NUMPY_PNGS) and results/ replaced (\`git diff --stat\`, then commit)"
 	$(PY) tools/make_zip.py submission.zip
 
-evaluate: data ## the shipped model.pt on the clean, SUITE, unseen and library test sets; rewrites results/'s plots and failures.png
+evaluate: data ## the shipped model.pt on the clean, SUITE, unseen and library test sets; rewrites results/'s plots, failures.png and camera_model.png
 	$(PY) tools/evaluate.py
 	$(PY) tools/unseen_suite.py --split test
 	$(PY) tools/library_suite.py --split test --failures results/failures.png
+	$(PY) tools/camera_sheet.py
 	$(PY) tools/robustness.py
 
 # Two pytest workers (pytest-xdist), one a core of the 2-core machines this runs
@@ -134,4 +135,4 @@ bench: data ## figures: NumPy vs PyTorch training step, classify throughput, the
 	$(PY) tools/bench_submission.py
 
 clean: ## remove derived files and build/ (keeps data/mnist, model.pt, the PNGs and results/)
-	rm -rf $(BUILD) data/MNIST $(NPZ) submission.zip .pytest_cache __pycache__ tests/__pycache__ tools/__pycache__
+	rm -rf $(BUILD) data/MNIST $(NPZ) submission.zip .pytest_cache __pycache__ tests/__pycache__ tools/__pycache__ *.resume.pt

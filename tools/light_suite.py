@@ -29,13 +29,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 import pytorch_cnn as P  # noqa: E402
 import splits  # noqa: E402
+from unseen_suite import MODERATE, STRONG, rand  # noqa: E402  (the unseen suite's conventions)
 
 SEED = 321
-MODERATE, STRONG = "moderate", "strong"
-
-
-def rand(g, *shape, lo=0.0, hi=1.0):
-    return lo + (hi - lo) * torch.rand(shape, generator=g)
 
 
 def plasma(rng, size=32, decay=2.0):
