@@ -228,3 +228,17 @@ def test_a_thin_pen_on_a_big_photo_is_read(tmp_path, shipped_model):
         photo_bench.to_pil(photo_bench.page_rgb(page, rng)).save(tmp_path / f"t{i}.jpg", quality=90)
         right += R.classify_files(shipped_model, [tmp_path / f"t{i}.jpg"])[0][1] == label
     assert right >= 2
+
+
+def test_a_sheets_cut_edge_is_sharp_and_a_shadows_edge_is_not():
+    """find_page takes a region touching three sides of the frame for a sheet
+    only when its edge inside the frame is sharp (edge_sharpness)."""
+    import cv2
+    xx = np.arange(256, dtype=np.float32)[None, :].repeat(200, 0)
+    for width, sharp in ((0.5, True), (25.0, False)):
+        img = 0.3 + 0.6 / (1 + np.exp(np.clip(-(xx - 128) / width, -50, 50)))   # bright right half, edge at 128
+        u8 = (cv2.GaussianBlur(img, (0, 0), 1.5) * 255).astype(np.uint8)
+        region = (xx > 128).astype(np.uint8)
+        outline = max(cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0], key=cv2.contourArea)
+        contrast = img[region > 0].mean() - img[region == 0].mean()
+        assert (R.edge_sharpness(u8, outline, contrast) >= R.SHARP_EDGE) == sharp, width
