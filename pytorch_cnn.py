@@ -1024,22 +1024,26 @@ SUITE = {
 }
 
 
-def suite_accuracy(model, images, labels, suite, seed, batch_size=1000):
-    """Accuracy of `model` on each named degradation of `suite`.
+def suite_correct(model, images, labels, suite, seed, batch_size=1000):
+    """Per-image correctness of `model` under each named degradation of `suite`.
 
-    images (N, 1, 28, 28) uint8, labels (N,) -> {name: accuracy in [0, 1]}.
+    images (N, 1, 28, 28) uint8, labels (N,) -> {name: (N,) bool}.
     Degradations run on the model's device, seeded by seed + the entry's index.
     """
     device = next(model.parameters()).device
     results = {}
     for i, (name, steps) in enumerate(suite.items()):
         g = torch.Generator(device).manual_seed(seed + i)
-        correct = 0
-        for xb, yb in zip(images.split(batch_size), labels.split(batch_size)):
-            x = apply_degradations(xb.to(device).float() / 255, steps, g)
-            correct += (classify(model, x) == yb.cpu()).sum().item()
-        results[name] = correct / max(len(labels), 1)
+        results[name] = torch.cat([
+            classify(model, apply_degradations(xb.to(device).float() / 255, steps, g)) == yb.cpu()
+            for xb, yb in zip(images.split(batch_size), labels.split(batch_size))])
     return results
+
+
+def suite_accuracy(model, images, labels, suite, seed, batch_size=1000):
+    """{name: accuracy in [0, 1]} of `suite_correct`."""
+    return {name: int(c.sum()) / max(len(c), 1)
+            for name, c in suite_correct(model, images, labels, suite, seed, batch_size).items()}
 
 
 def summarise(accuracies):
@@ -1096,13 +1100,14 @@ def load_model(path, device="cpu"):
     return model.to(device).eval()
 
 
-def save_atomic(obj, path):
-    """torch.save to a temp file, then rename: an interrupted save never leaves
-    a broken file, the previous one stays loadable."""
+def save_atomic(obj, path, write=None):
+    """write(obj, temp file), then rename: an interrupted save never leaves a
+    broken file, the previous one stays loadable. torch.save by default (looked
+    up at the call)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        torch.save(obj, tmp)
+        (write or torch.save)(obj, tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -1226,14 +1231,8 @@ RESUME_FREE = ("resume", "model_path", "history_path", "device", "data_dir")
 
 
 def write_json_atomic(obj, path):
-    """json.dumps to a temp file, then rename (like `save_atomic`)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(obj, indent=1))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """json.dumps, written atomically by `save_atomic`."""
+    save_atomic(obj, path, lambda o, tmp: Path(tmp).write_text(json.dumps(o, indent=1)))
 
 
 def training_ops(cfg, inherited=()):

@@ -26,8 +26,10 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
 import photo_reader  # noqa: E402
 import pytorch_cnn as P  # noqa: E402
+import splits  # noqa: E402
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_NAMES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf",
@@ -334,15 +336,6 @@ def kind_of(tags):
     return next((k for k in KINDS[1:] if any(t.startswith(k) for t in tags)), KINDS[0])
 
 
-def wilson(k, n, z=1.959964):
-    """95 % Wilson interval of k right out of n -> (low, high)."""
-    if n == 0:
-        return 0.0, 1.0
-    p, d = k / n, 1 + z * z / n
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, (p + z * z / (2 * n)) / d - half), min(1.0, (p + z * z / (2 * n)) / d + half)
-
-
 @P.one_line_errors
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
@@ -384,7 +377,7 @@ def main(argv=None):
         mine = [c for c in cases if kind_of(c[2]) == kind]
         if mine:
             right = sum(c[0] not in failed_paths for c in mine)
-            low, high = wilson(right, len(mine))
+            low, high = splits.wilson(right, len(mine))
             per_kind[kind] = right / len(mine)
             print(f"  {kind:14s} {100 * right / len(mine):6.1f} % [{100 * low:.1f}, {100 * high:.1f}]  "
                   f"({right}/{len(mine)} read whole)")

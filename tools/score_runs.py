@@ -33,33 +33,19 @@ sys.path.insert(0, str(ROOT / "tools"))
 import pytorch_cnn as P  # noqa: E402
 import library_suite as L  # noqa: E402
 import light_suite  # noqa: E402
-import read_by_eye  # noqa: E402
 from evaluate import TEST_SEED  # noqa: E402
 import splits  # noqa: E402
 import unseen_suite as U  # noqa: E402
 
 SUITES = ("camera", "unseen", "library", "light")
-# The library suite's mean is over the entries a person reads: the kept blind
-# readings decide (tools/read_by_eye.py), not a look.
-UNREADABLE = {"library": read_by_eye.unreadable("library")}
-
-
-def camera_correct(model, x, y, seed=TEST_SEED, batch_size=1000):
-    """{SUITE entry: per-image correctness (n,) bool}, drawn as `P.suite_accuracy`
-    draws them (entry i seeded seed + i, batches of 1000), so the figures are its."""
-    out = {}
-    for i, (name, steps) in enumerate(P.SUITE.items()):
-        g = torch.Generator().manual_seed(seed + i)
-        out[name] = torch.cat([P.classify(model, P.apply_degradations(xb, steps, g)) == yb
-                               for xb, yb in zip(x.split(batch_size), y.split(batch_size))])
-    return out
 
 
 def suite_correct(suite, model, x, y):
     """{entry: correctness (n,) bool} of one suite; the library suite keeps only
     the entries a person reads (its `readable` flags)."""
-    if suite == "camera":
-        return {k: v for k, v in camera_correct(model, x, y).items() if k != "clean"}
+    if suite == "camera":   # uint8 again (x is uint8 / 255): P.suite_correct draws as `evaluate` does
+        images = (x * 255).round().to(torch.uint8)
+        return {k: v for k, v in P.suite_correct(model, images, y, P.SUITE, TEST_SEED).items() if k != "clean"}
     if suite == "unseen":
         return U.unseen_correct(model, x, y)
     if suite == "library":
@@ -97,7 +83,9 @@ def columns(s):
         if held:
             cols["held-out"] = stack(s["unseen"], held)
     if "library" in s:
-        cols["library readable"] = stack(s["library"], [e for e in s["library"] if e not in UNREADABLE["library"]])
+        # over the entries a person reads: the kept blind readings decide (library_suite, cached)
+        unread = L.read_unreadable()
+        cols["library readable"] = stack(s["library"], [e for e in s["library"] if e not in unread])
     if "light" in s:
         cols["light mean"] = stack(s["light"])
     return cols
