@@ -59,9 +59,9 @@ def renamed_keys(state):
 
 
 @pytest.mark.parametrize("content, problem", [
-    pytest.param(lambda: saved(P.cpu_state_dict(P.MyNet()))[:2000], "is truncated or not a saved state_dict",
+    pytest.param(lambda: saved(P.cpu_state_dict(P.MyNet()))[:2000], "does not load with torch.load(weights_only=True): it is truncated, corrupted or not a state_dict",
                  id="truncated"),
-    pytest.param(lambda: b"\x80\x04garbage" * 50, "is truncated or not a saved state_dict", id="garbage"),
+    pytest.param(lambda: b"\x80\x04garbage" * 50, "does not load with torch.load(weights_only=True): it is truncated, corrupted or not a state_dict", id="garbage"),
     pytest.param(lambda: saved(renamed_keys(P.cpu_state_dict(P.MyNet()))),
                  "does not fit MyNet (Missing key(s) in state_dict; Unexpected key(s) in state_dict)",
                  id="other-architecture"),

@@ -385,7 +385,7 @@ def test_a_missing_or_broken_init_is_one_error_line(tmp_path, capsys):
     broken.write_bytes(truncated(saved(untrained_state())))
     argv[2] = str(broken)
     status, err = run_main(P.main, argv, capsys)
-    assert_one_error_line(status, err, "error: --init", "broken.pt is truncated", "--init ''")
+    assert_one_error_line(status, err, "error: --init", "broken.pt does not load with torch.load(weights_only=True): it is truncated", "--init ''")
     assert "git checkout" not in err          # not a file of this checkout: no advice to restore it
 
 

@@ -160,8 +160,8 @@ def wrong_shape(state):
                  id="wrong-key"),
     pytest.param(lambda data: saved(wrong_shape(torch.load(io.BytesIO(data), weights_only=True))),
                  "wrong shapes", id="wrong-shape"),
-    pytest.param(truncated, "truncated or corrupted", id="truncated"),
-    pytest.param(lambda data: b"\x80\x04garbage" * 100, "truncated or corrupted", id="garbage"),
+    pytest.param(truncated, "is truncated, corrupted or not a state_dict", id="truncated"),
+    pytest.param(lambda data: b"\x80\x04garbage" * 100, "is truncated, corrupted or not a state_dict", id="garbage"),
     pytest.param(lambda data: saved(torch.zeros(3)), "holds a Tensor, not a state_dict", id="tensor"),
 ])
 def test_make_zip_refuses_a_broken_model(fake_root, tmp_path, capsys, damage, message):
@@ -175,6 +175,27 @@ def test_make_zip_refuses_a_broken_model(fake_root, tmp_path, capsys, damage, me
     assert errors[0].startswith("error: model.pt") and message in errors[0]
     assert "make train-cnn" in errors[0] and "git checkout -- model.pt" in errors[0]
     assert "Traceback" not in err and not out.exists()
+
+
+def test_every_tool_loads_model_pt_one_way():
+    """make_zip, the grader, compat and bench_submission share load_as_grader:
+    a path and its bytes give the same weights, the project's load_model agrees,
+    and what the grader refuses names the file in one line."""
+    import pytorch_cnn as P
+    from_path = check_submission.load_as_grader(P, ROOT / "model.pt")
+    from_bytes = check_submission.load_as_grader(P, (ROOT / "model.pt").read_bytes())
+    ours = P.load_model(ROOT / "model.pt")
+    for a, b in ((from_path, from_bytes), (from_path, ours)):
+        assert all(torch.equal(a.state_dict()[k], v) for k, v in b.state_dict().items())
+    for data, message in ((saved(torch.zeros(3)), "model.pt holds a Tensor, not a state_dict"),
+                          (truncated(saved(untrained_state())), "it is truncated, corrupted or not")):
+        with pytest.raises(check_submission.ModelLoadError) as err:
+            check_submission.load_as_grader(P, data)
+        assert message in str(err.value) and "\n" not in str(err.value)
+    sources = {name: (ROOT / "tools" / f"{name}.py").read_text() for name in
+               ("make_zip", "compat", "bench_submission")}
+    for name, source in sources.items():
+        assert "load_as_grader(" in source and ".load_state_dict(" not in source, name
 
 
 def test_make_zip_help():

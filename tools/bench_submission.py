@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from check_submission import accuracy, default_data, load_test_images  # noqa: E402 (standard library only)
+from check_submission import accuracy, default_data, load_as_grader, load_test_images  # noqa: E402
 
 PACKAGES = ("numpy", "matplotlib", "torch", "torchvision")
 
@@ -65,8 +65,7 @@ def main(argv=None):
     import pytorch_cnn as pc
     import torch
 
-    model = pc.get_model_class(None)[0]()
-    model.load_state_dict(torch.load(ROOT / "model.pt", map_location="cpu", weights_only=True))
+    model = load_as_grader(pc, ROOT / "model.pt")
     x, y = load_test_images(default_data(ROOT), args.n)
     rng = np.random.default_rng(1)
     for name, images in (("clean", x), ("Gaussian noise sigma 0.3", gaussian_noise(x, 0.3, rng)),

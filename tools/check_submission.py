@@ -383,6 +383,54 @@ def check_numpy_layers(nn, report):
                                      "template's values and shapes")
 
 
+class ModelLoadError(Exception):
+    """model.pt does not load as the upload system loads it; the message is one line."""
+
+
+def strict_mismatch(model, state):
+    """What keeps `state` from loading strictly into `model`: '' when nothing,
+    else 'missing keys: a, b; unexpected keys: c; wrong shapes: d (1, 2) != (3, 4)'."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
+              if k in state and hasattr(state[k], "shape") and state[k].shape != v.shape]
+    return "; ".join(f"{what}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
+                     for what, keys in (("missing keys", missing), ("unexpected keys", unexpected),
+                                        ("wrong shapes", shapes)) if keys)
+
+
+def load_as_grader(pc, source, name="model.pt"):
+    """The upload system's load, the one every tool uses: model =
+    pc.get_model_class(None)[0](), then `source` (model.pt's path or bytes)
+    through torch.load(weights_only=True) on the CPU and a strict
+    load_state_dict. -> model, in the mode it was built in. A failure raises
+    ModelLoadError: one line, `name` and what did not load, without the fix."""
+    import warnings
+
+    import torch
+    model = pc.get_model_class(None)[0]()
+    try:
+        with warnings.catch_warnings():   # torch warns before failing on some garbage: one line only
+            warnings.simplefilter("ignore")
+            state = torch.load(io.BytesIO(source) if isinstance(source, bytes) else source,
+                               map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip archive, pickle garbage, forbidden objects ...
+        raise ModelLoadError(f"{name} does not load with torch.load(weights_only=True): it is "
+                             f"truncated, corrupted or not a state_dict ({first_line(err)})") from None
+    if not isinstance(state, dict):
+        raise ModelLoadError(f"{name} holds a {type(state).__name__}, not a state_dict")
+    mismatch = strict_mismatch(model, state)
+    if mismatch:
+        raise ModelLoadError(f"{name} does not fit the current {type(model).__name__} ({mismatch})")
+    try:
+        model.load_state_dict(state, strict=True)
+    except Exception as err:   # dtype or other trouble the key and shape check does not see
+        raise ModelLoadError(f"{name} does not load strictly into {type(model).__name__} "
+                             f"({first_line(err)})") from None
+    return model
+
+
 def load_submitted_model(pc, folder, report):
     """Step 4a: build the model through the hook and load model.pt as the grader does. -> model or None."""
     import torch
@@ -393,23 +441,15 @@ def load_submitted_model(pc, folder, report):
                 and issubclass(cls, torch.nn.Module)) or cls is not getattr(pc, "MyNet", cls):
             report.fail("get_model_class", f"get_model_class(None) returned {classes!r}, expected [MyNet]")
             return None
-        model = cls()
+        cls()
     except Exception as err:
         report.fail("get_model_class", f"get_model_class(None)[0]() raised {first_line(err)}")
         return None
-    path = Path(folder) / "model.pt"
-    fix = "restore it with `git checkout -- model.pt` and `make zip`, or ship a retrained one: `make ship`"
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        report.fail("model.pt", f"does not load with torch.load(weights_only=True) "
-                                f"({first_line(err)}): {fix}")
-        return None
-    try:
-        model.load_state_dict(state)
-    except Exception as err:
-        detail = "; ".join(line.strip() for line in str(err).splitlines()[1:3])[:200]
-        report.fail("model.pt", f"does not load strictly into {cls.__name__} ({detail}): {fix}")
+        model = load_as_grader(pc, Path(folder) / "model.pt")
+    except ModelLoadError as err:
+        report.fail("model.pt", f"{err}: restore it with `git checkout -- model.pt` and `make zip`, "
+                                f"or ship a retrained one: `make ship`")
         return None
     report.ok("model", f"get_model_class(None)[0]() = {cls.__name__}; model.pt loads with "
                        f"weights_only=True, strict")

@@ -194,9 +194,7 @@ def check_pytorch_cnn(pc, folder, data):
     its agreement with the float32 forward. -> (problem lines, summary)."""
     import numpy as np
     import torch
-    model = pc.get_model_class(None)[0]()
-    state = torch.load(os.path.join(folder, "model.pt"), map_location="cpu", weights_only=True)
-    model.load_state_dict(state)   # strict
+    model = check_submission.load_as_grader(pc, os.path.join(folder, "model.pt"))
     x, y = check_submission.load_test_images(data, N_IMAGES)   # the grader's seeded subset
     noisy = (x + 0.3 * np.random.default_rng(0).standard_normal(x.shape)).clip(0, 1).astype(np.float32)
     problems, accuracies, agreements = [], [], []

@@ -24,11 +24,10 @@ import os
 import subprocess
 import sys
 import types
-import warnings
 import zipfile
 from pathlib import Path
 
-from check_submission import FILES, first_line  # noqa: E402 (standard library only)
+from check_submission import FILES, ModelLoadError, first_line, load_as_grader  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,39 +110,16 @@ def load_script(name, source):
 def model_problems(model_bytes, script_source):
     """model.pt's bytes and pytorch_cnn.py's source -> [] if the state_dict loads
     strictly into get_model_class(None)[0](), else problem lines."""
-    fix = FIXES["model.pt"]
     try:
         script = load_script("pytorch_cnn.py", script_source)
-        model = script.get_model_class(None)[0]()
+        script.get_model_class(None)[0]()
     except Exception as err:
         return [f"error: pytorch_cnn.py does not import or build its model ({first_line(err)}): "
                 f"fix it or {FIXES['pytorch_cnn.py']}"]
-    import torch
     try:
-        with warnings.catch_warnings():   # torch warns before failing on some garbage: one line only
-            warnings.simplefilter("ignore")
-            state = torch.load(io.BytesIO(model_bytes), map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated zip archive, pickle garbage, forbidden objects ...
-        return [f"error: model.pt does not load with torch.load(weights_only=True), it is truncated "
-                f"or corrupted ({first_line(err)}): {fix}"]
-    if not isinstance(state, dict):
-        return [f"error: model.pt holds a {type(state).__name__}, not a state_dict: {fix}"]
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    shapes = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
-              if k in state and hasattr(state[k], "shape") and state[k].shape != v.shape]
-    details = [f"{what}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
-               for what, keys in (("missing keys", missing), ("unexpected keys", unexpected),
-                                  ("wrong shapes", shapes)) if keys]
-    if details:
-        return [f"error: model.pt does not fit the current {type(model).__name__} "
-                f"({'; '.join(details)}): {fix}"]
-    try:
-        model.load_state_dict(state, strict=True)
-    except Exception as err:
-        return [f"error: model.pt does not load strictly into {type(model).__name__} "
-                f"({first_line(err)}): {fix}"]
+        load_as_grader(script, model_bytes)
+    except ModelLoadError as err:
+        return [f"error: {err}: {FIXES['model.pt']}"]
     return []
 
 
