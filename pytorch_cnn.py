@@ -1235,42 +1235,16 @@ def write_json_atomic(obj, path):
     save_atomic(obj, path, lambda o, tmp: Path(tmp).write_text(json.dumps(o, indent=1)))
 
 
-def training_ops(cfg, inherited=()):
-    """The names of every op a model sees in training: cfg's camera ops, the
-    primitives and light ops when their share is above 0, and `inherited`
-    (what --init was trained with). Sorted. The unseen suite's held-out
-    figure is computed from this."""
-    ops = set(parse_camera_ops(cfg.camera_ops)) | set(inherited)
+def training_ops(cfg):
+    """The names of every op this run trains with: cfg's camera ops, and the
+    primitives and light ops when their share is above 0. Sorted; the history
+    records them (what --init brought is in the init's own history)."""
+    ops = set(parse_camera_ops(cfg.camera_ops))
     if cfg.primitives > 0:
         ops |= set(PRIMITIVES)
     if cfg.light > 0:
         ops |= set(LIGHT)
     return sorted(ops)
-
-
-def history_beside(model_path):
-    """A model file's history by the project's names: NAME.json or
-    NAME_history.json beside NAME.pt, or pytorch_cnn_history.json beside a
-    model.pt. -> Path or None."""
-    path = Path(model_path)
-    candidates = [path.with_suffix(".json"), path.with_name(f"{path.stem}_history.json")]
-    if path.stem == "model":
-        candidates.append(path.with_name("pytorch_cnn_history.json"))
-    return next((c for c in candidates if c.is_file()), None)
-
-
-def read_history(path):
-    """A history file -> (per-epoch records, the op names trained with or None).
-    Written by `train` as {"trained_with", "config", "epochs"}; a plain list of
-    epochs (before the ops were recorded) gives None."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as err:
-        raise UserError(f"cannot read the history {path} ({type(err).__name__}): train again to "
-                        f"rewrite it, or name another with --history-path") from None
-    if isinstance(data, list):
-        return data, None
-    return data["epochs"], data.get("trained_with")
 
 
 def rng_states(g):
@@ -1343,8 +1317,6 @@ def train(cfg):
         set_rng_states(g, ckpt["rng"])
         history, best, done = ckpt["history"], ckpt["best"], ckpt["epoch"]
     checkpoint = resume_path(cfg.model_path)
-    init_history = history_beside(cfg.init) if cfg.init else None
-    trained_with = training_ops(cfg, (init_history and read_history(init_history)[1]) or ())
     print(f"training MyNet on {device}: {len(x_train)} images, {epochs} epochs"
           + (f", resumed after epoch {done}" if done else "")
           + f", development split {len(x_val)} images x {len(SUITE)} degradations")
@@ -1371,7 +1343,7 @@ def train(cfg):
             print(f"{line}  {record['seconds']:.0f}s")
             if not cfg.dry_run:
                 # history first: a checkpoint never lists an epoch the history file lacks
-                write_json_atomic({"trained_with": trained_with, "config": vars(cfg), "epochs": history},
+                write_json_atomic({"trained_with": training_ops(cfg), "config": vars(cfg), "epochs": history},
                                   cfg.history_path)
                 save_atomic({"config": vars(cfg), "epoch": epoch, "best": best, "history": history,
                              "model": cpu_state_dict(model), "optimizer": optimizer.state_dict(),

@@ -578,15 +578,11 @@ def test_resume_refuses_other_knobs_in_one_line(tmp_path, monkeypatch, capsys):
     assert_one_error_line(*run_main(P.main, argv, capsys), "not a resumable checkpoint")
 
 
-def test_history_records_the_ops_trained_with_and_what_init_brought():
+def test_training_ops_are_the_runs_own():
     base = P.Config(**P.PRESETS["base"])
     assert P.training_ops(base) == sorted(P.DEGRADATIONS)
     assert P.training_ops(P.Config(light=0.0)) == sorted({*P.DEGRADATIONS, *P.PRIMITIVES})
-    assert P.training_ops(P.Config(camera_ops="jpeg", primitives=0.0, light=0.3), ["warp"]) \
-        == sorted({"jpeg", "warp", *P.LIGHT})
-    assert P.history_beside(ROOT / "results" / "mynet-base.pt") == ROOT / "results" / "mynet-base_history.json"
-    epochs, ops = P.read_history(ROOT / "results" / "mynet-base_history.json")
-    assert len(epochs) == 150 and ops == sorted(P.DEGRADATIONS)
+    assert P.training_ops(P.Config(camera_ops="jpeg", primitives=0.0, light=0.3)) == sorted({"jpeg", *P.LIGHT})
 
 
 def test_dry_run_writes_nothing(tmp_path, monkeypatch, capsys):

@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 import pytorch_cnn as P  # noqa: E402
 import splits  # noqa: E402
+from histories import read_history  # noqa: E402
 from plots import digit_strip, pyplot  # noqa: E402
 
 TEST_SEED = 2000   # SUITE entry i on the test set draws from TEST_SEED + i (the README's figures)
@@ -144,7 +145,7 @@ def evaluate(args, suite=P.SUITE):
     plot_gallery(model.cpu(), images, labels, suite, TEST_SEED, args.gallery_path)
     print(f"wrote {args.gallery_path}")
     if Path(args.history_path).exists():
-        plot_history(P.read_history(args.history_path)[0], args.curves_path)
+        plot_history(read_history(args.history_path)[0], args.curves_path)
         print(f"wrote {args.curves_path}")
     return {"accuracy": acc, "mean": mean, "worst": worst, "worst_name": worst_name}
 

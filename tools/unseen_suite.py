@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 import pytorch_cnn as P  # noqa: E402
+from histories import trained_with  # noqa: E402,F401  (held_out(trained_with(path)))
 import splits  # noqa: E402
 
 SEED = 123
@@ -700,27 +701,11 @@ def family_of(entry):
     return entry.rsplit(" (", 1)[0]
 
 
-def held_out(trained_with):
-    """The families none of whose COUNTERPARTS is in `trained_with` (op names), in suite order."""
-    seen = set(trained_with)
+def held_out(ops):
+    """The families none of whose COUNTERPARTS is in `ops` (the op names a model
+    was trained with: `trained_with`), in suite order."""
+    seen = set(ops)
     return [f for f in FAMILIES if not seen & set(COUNTERPARTS[f])]
-
-
-def history_path(model_path):
-    """A model file's history: `P.history_beside`, and results/pytorch_cnn_history.json
-    for the shipped model.pt. -> Path or None."""
-    if Path(model_path).resolve() == ROOT / "model.pt":
-        return ROOT / "results" / "pytorch_cnn_history.json"
-    return P.history_beside(model_path)
-
-
-def trained_with(model_path):
-    """The op names a model was trained with, from its history (`P.read_history`);
-    without one, every op of today's training (so nothing is called held out
-    that might not be)."""
-    path = history_path(model_path)
-    ops = P.read_history(path)[1] if path else None
-    return ops if ops is not None else P.training_ops(P.Config())
 
 
 def unseen_correct(model, x, y, seed=SEED):
