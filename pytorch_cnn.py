@@ -1408,7 +1408,8 @@ def config_problem(cfg):
              ("label_smoothing", 0 <= cfg.label_smoothing < 1, "lie in [0, 1)"),
              ("clean_fraction", 0 <= cfg.clean_fraction <= 1, "lie in [0, 1]"),
              ("ops_per_image", cfg.ops_per_image > 0, "be positive"),
-             ("primitives", 0 <= cfg.primitives <= 1, "lie in [0, 1]")]
+             ("primitives", 0 <= cfg.primitives <= 1, "lie in [0, 1]"),
+             ("light", 0 <= cfg.light <= 1, "lie in [0, 1]")]
     for name, ok, rule in rules:
         if not ok:
             return f"--{name.replace('_', '-')} must {rule}, got {getattr(cfg, name)}"

@@ -620,7 +620,7 @@ def test_only_the_last_epochs_are_scored():
 
 
 @pytest.mark.parametrize("args", [["--epochs", "0"], ["--batch-size", "0"], ["--lr", "0"],
-                                  ["--val-size", "-1"], ["--warmup", "1"], ["--primitives", "1.5"],
+                                  ["--val-size", "-1"], ["--warmup", "1"], ["--primitives", "1.5"], ["--light", "-0.1"],
                                   ["--camera-ops", "fog"], ["--camera-ops", "jpeg", "--ops-per-image", "2"]])
 def test_bad_settings_are_one_error_line(args, capsys):
     with pytest.raises(SystemExit) as exit_info:

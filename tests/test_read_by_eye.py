@@ -73,9 +73,9 @@ def test_score_puts_the_person_beside_the_model_on_the_same_images(tmp_path, dev
     rows = R.score(untrained, tmp_path, dev)
     row = rows["light"]["glare (strong)"]
     assert row["person"] == 1.0 and row["readable"] and row["model"] < 0.5 and row["p"] < 0.001
-    lines = R.report(rows, {"light": {"glare (strong)": 0.3, "haze (strong)": 0.9}})
+    lines = R.report(rows, {"light": [0.6, 0.55, 0.65]})
     assert "the model trails the person beyond the noise on 1: glare (strong)" in lines[-1]
-    assert "mean over readable entries (dev): 60.00 %" in lines[-1]
+    assert "mean over readable entries (dev): 60.00 [55.00, 65.00] %" in lines[-1]
 
 
 def test_every_kept_reading_is_24_digits_of_a_known_entry():

@@ -29,3 +29,14 @@ def test_main_scores_two_models_on_the_same_dev_images(committed_model_path, cap
     assert set(figures) == {str(base), str(committed_model_path)}
     assert set(figures[str(base)]["columns"]) == {"clean", "camera mean", "cheap camera", "light mean"}
     assert "dev split, 60 images" in out and f"paired: {committed_model_path} minus {base}" in out
+
+
+def test_readable_means_leave_out_what_the_kept_readings_call_unreadable():
+    import read_by_eye
+    unread = read_by_eye.unreadable("light")
+    assert "flare (strong)" in unread                                   # a person read 21 of 24
+    import light_suite
+    names = [name for name, _, _ in light_suite.entries()]
+    s = {"light": {e: torch.full((50,), e not in unread) for e in names}}  # right exactly where readable
+    mean, low, high = score_runs.readable_means(s, ["light"])["light"]
+    assert mean == low == high == 1.0

@@ -208,8 +208,10 @@ def plot(rows, path):
     plt.close(fig)
 
 
-def report(rows, dev_scores=None):
-    """The per-entry table and per-suite summary -> lines."""
+def report(rows, readable_means=None):
+    """The per-entry table and per-suite summary -> lines. readable_means:
+    {suite: [mean, low, high]}, a model's mean over the readable entries
+    (tools/score_runs.py --json writes them)."""
     lines = ["| suite | entry | person | model | model - person | McNemar p | kappa | readable |",
              "|---|---|---:|---:|---:|---:|---:|---|"]
     for suite, entries in rows.items():
@@ -224,9 +226,9 @@ def report(rows, dev_scores=None):
         line = (f"{suite}: {len(entries)} entries read, {len(unreadable)} unreadable"
                 f"{' (' + ', '.join(unreadable) + ')' if unreadable else ''}; the model trails the person "
                 f"beyond the noise on {len(trails)}{': ' + ', '.join(trails) if trails else ''}")
-        if dev_scores and suite in dev_scores:
-            readable = [a for n, a in dev_scores[suite].items() if n not in unreadable]
-            line += f"; model's mean over readable entries (dev): {100 * sum(readable) / len(readable):.2f} %"
+        if readable_means and suite in readable_means:
+            mean, low, high = readable_means[suite]
+            line += f"; model's mean over readable entries (dev): {100 * mean:.2f} [{100 * low:.2f}, {100 * high:.2f}] %"
         lines.append(line)
     return lines
 
@@ -256,10 +258,13 @@ def main(argv=None):
     rows = score(P.load_model(args.model_path), args.readings)
     if not rows:
         raise P.UserError(f"no readings under {args.readings}: write some with `read_by_eye.py sheets`")
-    dev_scores = None
-    if args.dev_json:   # tools/score_runs.py --json: the first model's per-entry accuracies
-        dev_scores = next(iter(json.loads(Path(args.dev_json).read_text()).values()))["entries"]
-    print("\n".join(report(rows, dev_scores)))
+    readable_means = None
+    if args.dev_json:   # tools/score_runs.py --json: the first model's readable means with intervals
+        readable_means = next(iter(json.loads(Path(args.dev_json).read_text()).values())).get("readable")
+        if readable_means is None:
+            raise P.UserError(f"{args.dev_json} has no readable means: write it again with "
+                              f"tools/score_runs.py --json")
+    print("\n".join(report(rows, readable_means)))
     if args.plot:
         plot(rows, args.plot)
         print(f"wrote {args.plot}")

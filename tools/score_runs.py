@@ -91,6 +91,17 @@ def columns(s):
     return cols
 
 
+def readable_means(s, suites):
+    """{suite: [mean, low, high]}: each suite's mean over the entries a person
+    reads (the kept blind readings, `read_by_eye.unreadable`), with its bootstrap interval."""
+    import read_by_eye   # lazily: it imports the suites
+    out = {}
+    for suite in suites:
+        unread = read_by_eye.unreadable(suite)
+        out[suite] = list(splits.mean_interval(stack(s[suite], [e for e in s[suite] if e not in unread])))
+    return out
+
+
 def cell(correct):
     """(entries, n) bool -> 'mean [low, high]' in %: Wilson for one entry, else the bootstrap."""
     if len(correct) == 1:
@@ -142,7 +153,8 @@ def parse_args(argv):
     parser.add_argument("--suites", default=",".join(SUITES), help=f"comma-separated of {', '.join(SUITES)}")
     parser.add_argument("--entries", choices=SUITES, help="also print this suite entry by entry")
     parser.add_argument("--json", help="also write {model: {columns: {column: accuracy}, "
-                                       "entries: {suite: {entry: accuracy}}}} here")
+                                       "entries: {suite: {entry: accuracy}}, readable: {suite: "
+                                       "[mean over the entries a person reads, low, high]}}} here")
     args = parser.parse_args(argv)
     args.suites = [s.strip() for s in args.suites.split(",") if s.strip()]
     unknown = [s for s in args.suites if s not in SUITES]
@@ -177,6 +189,8 @@ def main(argv=None):
                    "entries": {suite: {e: c.float().mean().item() for e, c in scores[p][suite].items()}
                                for suite in args.suites}} for p in args.models}
     if args.json:
+        for p in args.models:
+            figures[p]["readable"] = readable_means(scores[p], args.suites)
         Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
     return figures
 
