@@ -1,5 +1,6 @@
 """Tests of tools/read_by_eye.py: blind sheets of development digits, the kept
 readings, and the statistics that put a person beside the model."""
+import json
 import math
 
 import pytest
@@ -86,3 +87,22 @@ def test_every_kept_reading_is_24_digits_of_a_known_entry():
         assert name in R.suite_entries(path.parent.name) and R.answers_path(path.parent.name, name) == path
         assert len(R.read_answers(path)) == R.READ_N
         assert "blind" in path.read_text().splitlines()[1]
+
+
+def test_score_takes_the_readable_means_of_the_model_it_scores(tmp_path, dev, capsys):
+    _, y = R.sample("light", "glare (strong)", dev)
+    path = R.answers_path("light", "glare (strong)", tmp_path / "readings")
+    path.parent.mkdir(parents=True)
+    path.write_text("# entry: glare (strong)\n# reader: a test\n" + " ".join(map(str, y.tolist())))
+    model = R.ROOT / "model.pt"
+    figures = {"other.pt": {"readable": {"light": [0.5, 0.4, 0.6]}},
+               str(model): {"readable": {"light": [0.9, 0.85, 0.95]}}}
+    (tmp_path / "dev.json").write_text(json.dumps(figures))
+    argv = ["score", "--readings", str(tmp_path / "readings"), "--dev-json", str(tmp_path / "dev.json")]
+    R.main(argv)
+    assert "mean over readable entries (dev): 90.00 [85.00, 95.00] %" in capsys.readouterr().out
+    del figures[str(model)]
+    (tmp_path / "dev.json").write_text(json.dumps(figures))
+    with pytest.raises(SystemExit):
+        R.main(argv)
+    assert "has no readable means of" in capsys.readouterr().err

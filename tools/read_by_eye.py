@@ -242,8 +242,8 @@ def main(argv=None):
     parser.add_argument("--out", default="by-eye", help="sheets: folder for the PNGs (default: by-eye)")
     parser.add_argument("--readings", default=str(READINGS), help="the kept readings (default: %(default)s)")
     parser.add_argument("--model-path", default=str(ROOT / "model.pt"))
-    parser.add_argument("--dev-json", help="score: a tools/score_runs.py --json file of this model, "
-                                           "for the readable means")
+    parser.add_argument("--dev-json", help="score: a tools/score_runs.py --json file that scored "
+                                           "--model-path, for its readable means")
     parser.add_argument("--plot", help="score: draw model against person here")
     args = parser.parse_args(argv)
     if args.command == "sheets":
@@ -259,11 +259,13 @@ def main(argv=None):
     if not rows:
         raise P.UserError(f"no readings under {args.readings}: write some with `read_by_eye.py sheets`")
     readable_means = None
-    if args.dev_json:   # tools/score_runs.py --json: the first model's readable means with intervals
-        readable_means = next(iter(json.loads(Path(args.dev_json).read_text()).values())).get("readable")
+    if args.dev_json:   # tools/score_runs.py --json: this model's readable means with intervals
+        figures = json.loads(Path(args.dev_json).read_text())
+        mine = [f for path, f in figures.items() if Path(path).resolve() == Path(args.model_path).resolve()]
+        readable_means = mine[0].get("readable") if mine else None
         if readable_means is None:
-            raise P.UserError(f"{args.dev_json} has no readable means: write it again with "
-                              f"tools/score_runs.py --json")
+            raise P.UserError(f"{args.dev_json} has no readable means of {args.model_path}: score it "
+                              f"with tools/score_runs.py {args.model_path} --json {args.dev_json}")
     print("\n".join(report(rows, readable_means)))
     if args.plot:
         plot(rows, args.plot)
