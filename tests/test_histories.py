@@ -25,8 +25,16 @@ def test_trained_with_follows_the_init_chain(tmp_path):
     write(tmp_path / "c.json", ["haze"], init=str(tmp_path / "b.pt"))
     assert H.trained_with(tmp_path / "c.pt") == ["haze", "jpeg", "warp"]
     assert H.trained_with(tmp_path / "b.pt") == ["jpeg", "warp"]
-    shipped = H.trained_with(ROOT / "model.pt")        # a relative init: results/mynet-base.pt
-    assert set(P.DEGRADATIONS) | set(P.PRIMITIVES) | set(P.LIGHT) <= set(shipped)
+    write(tmp_path / "d.json", ["haze"], init=str(tmp_path / "d.pt"))    # --init its own output: a loop
+    assert H.trained_with(tmp_path / "d.pt") == P.training_ops(P.Config())
+
+
+def test_a_relative_init_is_read_from_the_checkout(tmp_path, monkeypatch):
+    monkeypatch.setattr(H, "ROOT", tmp_path)
+    (tmp_path / "runs").mkdir()
+    write(tmp_path / "runs" / "base.json", ["warp"])
+    write(tmp_path / "tuned.json", ["jpeg"], init="runs/base.pt")
+    assert H.trained_with(tmp_path / "tuned.pt") == ["jpeg", "warp"]
 
 
 def test_without_a_history_every_op_of_todays_training_counts_as_seen(tmp_path):

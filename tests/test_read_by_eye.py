@@ -101,8 +101,13 @@ def test_score_takes_the_readable_means_of_the_model_it_scores(tmp_path, dev, ca
     argv = ["score", "--readings", str(tmp_path / "readings"), "--dev-json", str(tmp_path / "dev.json")]
     R.main(argv)
     assert "mean over readable entries (dev): 90.00 [85.00, 95.00] %" in capsys.readouterr().out
+    figures[str(model)]["split"] = "test"                 # the test split's figures are not dev's
+    (tmp_path / "dev.json").write_text(json.dumps(figures))
+    with pytest.raises(SystemExit):
+        R.main(argv)
+    assert "has no development-split readable means of" in capsys.readouterr().err
     del figures[str(model)]
     (tmp_path / "dev.json").write_text(json.dumps(figures))
     with pytest.raises(SystemExit):
         R.main(argv)
-    assert "has no readable means of" in capsys.readouterr().err
+    assert "has no development-split readable means of" in capsys.readouterr().err

@@ -187,8 +187,11 @@ def test_every_tool_loads_model_pt_one_way():
     ours = P.load_model(ROOT / "model.pt")
     for a, b in ((from_path, from_bytes), (from_path, ours)):
         assert all(torch.equal(a.state_dict()[k], v) for k, v in b.state_dict().items())
+    assert check_submission.load_as_grader(P, bytearray((ROOT / "model.pt").read_bytes())) is not None
     for data, message in ((saved(torch.zeros(3)), "model.pt holds a Tensor, not a state_dict"),
-                          (truncated(saved(untrained_state())), "it is truncated, corrupted or not")):
+                          (truncated(saved(untrained_state())), "it is truncated, corrupted or not"),
+                          (saved({0: torch.zeros(1)}), "unexpected keys: 0"),
+                          (str(ROOT / "nope" / "model.pt"), "model.pt not found")):
         with pytest.raises(check_submission.ModelLoadError) as err:
             check_submission.load_as_grader(P, data)
         assert message in str(err.value) and "\n" not in str(err.value)

@@ -395,7 +395,7 @@ def strict_mismatch(model, state):
     unexpected = [k for k in state if k not in expected]
     shapes = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
               if k in state and hasattr(state[k], "shape") and state[k].shape != v.shape]
-    return "; ".join(f"{what}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
+    return "; ".join(f"{what}: {', '.join(map(str, keys[:4]))}{' ...' if len(keys) > 4 else ''}"
                      for what, keys in (("missing keys", missing), ("unexpected keys", unexpected),
                                         ("wrong shapes", shapes)) if keys)
 
@@ -410,10 +410,13 @@ def load_as_grader(pc, source, name="model.pt"):
 
     import torch
     model = pc.get_model_class(None)[0]()
+    in_memory = isinstance(source, (bytes, bytearray, memoryview))
+    if not in_memory and not Path(source).is_file():
+        raise ModelLoadError(f"{name} not found ({source})")
     try:
         with warnings.catch_warnings():   # torch warns before failing on some garbage: one line only
             warnings.simplefilter("ignore")
-            state = torch.load(io.BytesIO(source) if isinstance(source, bytes) else source,
+            state = torch.load(io.BytesIO(bytes(source)) if in_memory else source,
                                map_location="cpu", weights_only=True)
     except Exception as err:  # truncated zip archive, pickle garbage, forbidden objects ...
         raise ModelLoadError(f"{name} does not load with torch.load(weights_only=True): it is "
@@ -425,9 +428,10 @@ def load_as_grader(pc, source, name="model.pt"):
         raise ModelLoadError(f"{name} does not fit the current {type(model).__name__} ({mismatch})")
     try:
         model.load_state_dict(state, strict=True)
-    except Exception as err:   # dtype or other trouble the key and shape check does not see
+    except Exception as err:   # a value that is not a tensor, or other trouble the check above misses
+        detail = "; ".join(line.strip() for line in str(err).splitlines()[1:3]) or first_line(err)
         raise ModelLoadError(f"{name} does not load strictly into {type(model).__name__} "
-                             f"({first_line(err)})") from None
+                             f"({detail[:200]})") from None
     return model
 
 

@@ -42,19 +42,21 @@ def read_history(path):
     return data["epochs"], data.get("config", {}), data.get("trained_with")
 
 
-def trained_with(model_path, depth=8):
+def trained_with(model_path, seen=()):
     """The op names a model was trained with: its history's, and those of the
     --init it was fine-tuned from, followed back (an init path relative to the
-    checkout). Without a history, every op of today's training, so nothing is
-    called held out that might have been seen. Sorted."""
+    checkout, where `make` trains). Without a history, or on a chain that
+    loops back on itself, every op of today's training, so nothing is called
+    held out that might have been seen. Sorted."""
+    everything = P.training_ops(P.Config())
     path = history_beside(model_path)
-    if path is None:
-        return P.training_ops(P.Config())
+    if path is None or Path(model_path).resolve() in seen:
+        return everything
     _, config, ops = read_history(path)
     if ops is None:
-        return P.training_ops(P.Config())
+        return everything
     init = config.get("init")
-    if init and depth > 0:
+    if init:
         init = Path(init) if Path(init).is_absolute() else ROOT / init
-        ops = set(ops) | set(trained_with(init, depth - 1))
+        ops = set(ops) | set(trained_with(init, {*seen, Path(model_path).resolve()}))
     return sorted(ops)

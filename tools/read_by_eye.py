@@ -262,10 +262,11 @@ def main(argv=None):
     if args.dev_json:   # tools/score_runs.py --json: this model's readable means with intervals
         figures = json.loads(Path(args.dev_json).read_text())
         mine = [f for path, f in figures.items() if Path(path).resolve() == Path(args.model_path).resolve()]
-        readable_means = mine[0].get("readable") if mine else None
+        readable_means = mine[0].get("readable") if mine and mine[0].get("split", "dev") == "dev" else None
         if readable_means is None:
-            raise P.UserError(f"{args.dev_json} has no readable means of {args.model_path}: score it "
-                              f"with tools/score_runs.py {args.model_path} --json {args.dev_json}")
+            raise P.UserError(f"{args.dev_json} has no development-split readable means of "
+                              f"{args.model_path}: score it with tools/score_runs.py "
+                              f"{args.model_path} --json {args.dev_json}")
     print("\n".join(report(rows, readable_means)))
     if args.plot:
         plot(rows, args.plot)

@@ -154,7 +154,7 @@ def parse_args(argv):
     parser.add_argument("--entries", choices=SUITES, help="also print this suite entry by entry")
     parser.add_argument("--json", help="also write {model: {columns: {column: accuracy}, "
                                        "entries: {suite: {entry: accuracy}}, readable: {suite: "
-                                       "[mean over the entries a person reads, low, high]}}} here")
+                                       "[mean over the entries a person reads, low, high]}, split}} here")
     args = parser.parse_args(argv)
     args.suites = [s.strip() for s in args.suites.split(",") if s.strip()]
     unknown = [s for s in args.suites if s not in SUITES]
@@ -191,6 +191,7 @@ def main(argv=None):
     if args.json:
         for p in args.models:
             figures[p]["readable"] = readable_means(scores[p], args.suites)
+            figures[p]["split"] = args.split
         Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
     return figures
 
