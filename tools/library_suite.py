@@ -33,7 +33,6 @@ readable mean and worst readable entry beside tools/unseen_suite.py's unseen
 mean and held-out mean, and `--failures` draws the worst entries of both
 suites (`failure_sheet`).
 """
-import functools
 import inspect
 import json
 import sys
@@ -174,11 +173,10 @@ class Entry:
     reason: str         # why a person cannot read it ("" when readable)
 
 
-@functools.lru_cache(maxsize=1)
 def read_unreadable():
-    """The entries that the kept blind readings call unreadable (tools/read_by_eye.py)."""
+    """The entries that the kept blind readings call unreadable (`read_by_eye.kept_unreadable`)."""
     import read_by_eye   # imports this module lazily: no cycle at import time
-    return frozenset(read_by_eye.unreadable("library"))
+    return read_by_eye.kept_unreadable("library")
 
 
 def entries(transforms=TRANSFORMS, readings=True):

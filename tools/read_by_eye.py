@@ -27,6 +27,7 @@ with its own seeded generator: the same images for every reader and model.
 """
 import argparse
 import json
+import functools
 import math
 import re
 import sys
@@ -177,6 +178,13 @@ def unreadable(suite, root=READINGS, dev=None):
         if int((read_answers(path) == y).sum()) < READABLE:
             out.add(name)
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def kept_unreadable(suite):
+    """`unreadable(suite)` of the kept readings on the development split, worked
+    out once per suite and process (it draws each read entry's images again)."""
+    return frozenset(unreadable(suite))
 
 
 def plot(rows, path):

@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import pytorch_cnn as P  # noqa: E402
 import library_suite as L  # noqa: E402
 import light_suite  # noqa: E402
+import read_by_eye  # noqa: E402
 from evaluate import TEST_SEED  # noqa: E402
 import splits  # noqa: E402
 import unseen_suite as U  # noqa: E402
@@ -83,8 +84,8 @@ def columns(s):
         if held:
             cols["held-out"] = stack(s["unseen"], held)
     if "library" in s:
-        # over the entries a person reads: the kept blind readings decide (library_suite, cached)
-        unread = L.read_unreadable()
+        # over the entries a person reads: the kept blind readings decide
+        unread = read_by_eye.kept_unreadable("library")
         cols["library readable"] = stack(s["library"], [e for e in s["library"] if e not in unread])
     if "light" in s:
         cols["light mean"] = stack(s["light"])
@@ -93,11 +94,10 @@ def columns(s):
 
 def readable_means(s, suites):
     """{suite: [mean, low, high]}: each suite's mean over the entries a person
-    reads (the kept blind readings, `read_by_eye.unreadable`), with its bootstrap interval."""
-    import read_by_eye   # lazily: it imports the suites
+    reads (the kept blind readings, `read_by_eye.kept_unreadable`), with its bootstrap interval."""
     out = {}
     for suite in suites:
-        unread = read_by_eye.unreadable(suite)
+        unread = read_by_eye.kept_unreadable(suite)
         out[suite] = list(splits.mean_interval(stack(s[suite], [e for e in s[suite] if e not in unread])))
     return out
 
