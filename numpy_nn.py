@@ -406,6 +406,14 @@ def gradient_check(layer, loss, x, y, eps=1e-6):
 # Data.
 
 
+def _two_digits(images, labels, class_a, class_b):
+    """images (N, 28, 28), labels (N,) -> x (n, 784) float64, y (n, 1): 1.0 where label == class_b."""
+    keep = (labels == class_a) | (labels == class_b)
+    x = images[keep].reshape(-1, 28 * 28).astype(np.float64)
+    y = (labels[keep] == class_b).astype(np.float64)[:, None]
+    return x, y
+
+
 def load_data(path, class_a, class_b):
     """Two MNIST digits from the npz at `path` (keys x_train, y_train, x_test, y_test).
 
@@ -437,14 +445,6 @@ def load_data(path, class_a, class_b):
     return (x_train - mean) / std, y_train, (x_test - mean) / std, y_test
 
 
-def _two_digits(images, labels, class_a, class_b):
-    """images (N, 28, 28), labels (N,) -> x (n, 784) float64, y (n, 1): 1.0 where label == class_b."""
-    keep = (labels == class_a) | (labels == class_b)
-    x = images[keep].reshape(-1, 28 * 28).astype(np.float64)
-    y = (labels[keep] == class_b).astype(np.float64)[:, None]
-    return x, y
-
-
 def split_train_val(x, y, val_fraction, rng):
     """Shuffle, then hold out the first val_fraction of (x (N, D), y (N, 1)). -> x_tr, y_tr, x_val, y_val."""
     order = rng.permutation(len(x))
@@ -457,6 +457,28 @@ def centred_grid(h, w):
     """Pixel coordinates relative to the image centre: yy, xx float32 (h, w)."""
     return np.meshgrid(np.arange(h, dtype=np.float32) - (h - 1) / 2,
                        np.arange(w, dtype=np.float32) - (w - 1) / 2, indexing="ij")
+
+
+def bilinear_sample(images, sy, sx):
+    """images (N, h, w), sample points sy, sx (N, h, w) in coordinates of the image padded by one
+    background (0) pixel -> float32 (N, h, w); points outside read the background."""
+    n, h, w = images.shape
+    padded = np.zeros((n, h + 3, w + 3), np.float32)  # 1 row/column of 0 before, 2 after: the right
+    padded[:, 1:h + 1, 1:w + 1] = images               # neighbour of a point clipped to h + 1 exists
+    sy = np.clip(sy, 0, h + 1, dtype=np.float32)
+    sx = np.clip(sx, 0, w + 1, dtype=np.float32)
+    y0, x0 = np.floor(sy), np.floor(sx)
+    wy, wx = sy - y0, sx - x0  # float32 weights of the lower / right neighbours
+    # flat index of each top-left neighbour; int32 suffices below 2**31 pixels and halves the traffic
+    itype = np.int32 if padded.size < 2**31 else np.intp
+    stride = w + 3
+    top = (np.arange(n, dtype=itype)[:, None, None] * (h + 3) + y0.astype(itype)) * stride + x0.astype(itype)
+    flat = padded.ravel()
+    # np.take on a flat array skips the general fancy-indexing path of flat[index]
+    p00, p01, p10, p11 = (np.take(flat, top + offset) for offset in (0, 1, stride, stride + 1))
+    upper = p00 + wx * (p01 - p00)
+    lower = p10 + wx * (p11 - p10)
+    return upper + wy * (lower - upper)
 
 
 def deskew(images):
@@ -488,28 +510,6 @@ def random_shift(images, rng, max_shift):
     windows = np.lib.stride_tricks.sliding_window_view(padded, (h, w), axis=(1, 2))  # (N, 2k+1, 2k+1, h, w)
     dy, dx = rng.integers(0, 2 * k + 1, (2, n))
     return windows[np.arange(n), dy, dx]
-
-
-def bilinear_sample(images, sy, sx):
-    """images (N, h, w), sample points sy, sx (N, h, w) in coordinates of the image padded by one
-    background (0) pixel -> float32 (N, h, w); points outside read the background."""
-    n, h, w = images.shape
-    padded = np.zeros((n, h + 3, w + 3), np.float32)  # 1 row/column of 0 before, 2 after: the right
-    padded[:, 1:h + 1, 1:w + 1] = images               # neighbour of a point clipped to h + 1 exists
-    sy = np.clip(sy, 0, h + 1, dtype=np.float32)
-    sx = np.clip(sx, 0, w + 1, dtype=np.float32)
-    y0, x0 = np.floor(sy), np.floor(sx)
-    wy, wx = sy - y0, sx - x0  # float32 weights of the lower / right neighbours
-    # flat index of each top-left neighbour; int32 suffices below 2**31 pixels and halves the traffic
-    itype = np.int32 if padded.size < 2**31 else np.intp
-    stride = w + 3
-    top = (np.arange(n, dtype=itype)[:, None, None] * (h + 3) + y0.astype(itype)) * stride + x0.astype(itype)
-    flat = padded.ravel()
-    # np.take on a flat array skips the general fancy-indexing path of flat[index]
-    p00, p01, p10, p11 = (np.take(flat, top + offset) for offset in (0, 1, stride, stride + 1))
-    upper = p00 + wx * (p01 - p00)
-    lower = p10 + wx * (p11 - p10)
-    return upper + wy * (lower - upper)
 
 
 # ----------------------------------------------------------------------------
@@ -688,18 +688,6 @@ def add_knobs(parser, config, names=None):
             parser.add_argument(flag, type=type(default), **options)
 
 
-def parse_args(argv):
-    """argv (list of str, None: sys.argv) -> Config; `--help` lists every Config field with its default."""
-    parser = Parser(prog="numpy_nn.py", description=__doc__.split("\n")[0])
-    add_knobs(parser, Config)
-    args = vars(parser.parse_args(argv))
-    cfg = Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in args.items()})
-    problem = config_problem(cfg)
-    if problem:
-        parser.error(problem)  # one line, exit status 2
-    return cfg
-
-
 def config_problem(cfg):
     """A sentence naming the first invalid Config value, or None."""
     checks = [(cfg.digits[0] != cfg.digits[1] and all(0 <= d <= 9 for d in cfg.digits),
@@ -715,6 +703,18 @@ def config_problem(cfg):
               (cfg.shift >= 0, f"--shift must be non-negative, got {cfg.shift}"),
               (cfg.dtype in ("float32", "float64"), f"--dtype must be float32 or float64, got {cfg.dtype}")]
     return next((message for ok, message in checks if not ok), None)
+
+
+def parse_args(argv):
+    """argv (list of str, None: sys.argv) -> Config; `--help` lists every Config field with its default."""
+    parser = Parser(prog="numpy_nn.py", description=__doc__.split("\n")[0])
+    add_knobs(parser, Config)
+    args = vars(parser.parse_args(argv))
+    cfg = Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in args.items()})
+    problem = config_problem(cfg)
+    if problem:
+        parser.error(problem)  # one line, exit status 2
+    return cfg
 
 
 def make_augment(cfg, background):

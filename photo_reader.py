@@ -217,6 +217,23 @@ def split_wide(ink, box, wide=1.45, valley=0.35):
     return [[top, left + a, bottom, left + b - 1] for a, b in zip(edges, edges[1:]) if b > a]
 
 
+def edge_sharpness(u8, outline, contrast):
+    """How sharp a region's edge is inside the frame: the median brightness
+    gradient (Sobel, per px, on the blurred copy u8) along its outline, away
+    from the frame's border, over the brightness step `contrast` across it.
+    On the benchmark's seed 0 a sheet's cut edge gave 0.25 to 0.33, the soft
+    edge of a shadow or a gradient mostly under 0.15 (sensor noise lifts it)."""
+    gx, gy = cv2.Sobel(u8, cv2.CV_32F, 1, 0) / 8, cv2.Sobel(u8, cv2.CV_32F, 0, 1) / 8
+    grad = np.sqrt(gx ** 2 + gy ** 2) / 255
+    h, w = u8.shape
+    xs, ys = outline[:, 0, 0], outline[:, 0, 1]
+    inside = (xs > 2) & (xs < w - 3) & (ys > 2) & (ys < h - 3)
+    if not inside.any():
+        return 0.0
+    near = cv2.dilate(grad, np.ones((5, 5), np.uint8))      # the outline may sit a pixel or two off the step
+    return float(np.median(near[ys[inside], xs[inside]]) / max(contrast, 1e-6))
+
+
 def find_page(img, min_share=0.12, max_share=0.92, min_contrast=0.12):
     """A sheet of paper on a darker desk -> the sheet, straightened; else img.
 
@@ -268,23 +285,6 @@ def find_page(img, min_share=0.12, max_share=0.92, min_contrast=0.12):
     return torch.from_numpy(page)
 
 
-def edge_sharpness(u8, outline, contrast):
-    """How sharp a region's edge is inside the frame: the median brightness
-    gradient (Sobel, per px, on the blurred copy u8) along its outline, away
-    from the frame's border, over the brightness step `contrast` across it.
-    On the benchmark's seed 0 a sheet's cut edge gave 0.25 to 0.33, the soft
-    edge of a shadow or a gradient mostly under 0.15 (sensor noise lifts it)."""
-    gx, gy = cv2.Sobel(u8, cv2.CV_32F, 1, 0) / 8, cv2.Sobel(u8, cv2.CV_32F, 0, 1) / 8
-    grad = np.sqrt(gx ** 2 + gy ** 2) / 255
-    h, w = u8.shape
-    xs, ys = outline[:, 0, 0], outline[:, 0, 1]
-    inside = (xs > 2) & (xs < w - 3) & (ys > 2) & (ys < h - 3)
-    if not inside.any():
-        return 0.0
-    near = cv2.dilate(grad, np.ones((5, 5), np.uint8))      # the outline may sit a pixel or two off the step
-    return float(np.median(near[ys[inside], xs[inside]]) / max(contrast, 1e-6))
-
-
 def to_mnist_frame(ink):
     """Ink (h, w) in [0, 1] cropped to the digit -> (28, 28): longest side 20 px
     (anti-aliased), thickened when thinner than MNIST's strokes, centre of mass
@@ -301,28 +301,6 @@ def to_mnist_frame(ink):
     top = min(max(round(MNIST_CENTRE - cy.item()), 0), MNIST_SIDE - h)
     left = min(max(round(MNIST_CENTRE - cx.item()), 0), MNIST_SIDE - w)
     return F.pad(small, (left, MNIST_SIDE - w - left, top, MNIST_SIDE - h - top))
-
-
-def photo_to_mnist(img, min_contrast=0.08, min_snr=6.0, min_size=0.06):
-    """A grey photo (H, W) float (paper and ink on a [0, 1] scale) -> the digits
-    it holds, left to right, as MNIST frames (k, 28, 28) (light digit on dark,
-    longest side 20 px, centre of mass at MNIST's); k = 0 when there is no
-    digit: no ink min_contrast above the paper and min_snr noise sigmas above
-    it, or ink smaller than min_size of the frame.
-
-    Steps: find a sheet on a desk and straighten it (find_page; the whole
-    frame again when the sheet holds no digit); shrink to
-    PHOTO_SIDE; make the ink bright (dark_ink); subtract the paper's light
-    (remove_light); blur out the pixel noise (denoise); threshold at Otsu's
-    level but at least 4 noise sigmas; group the ink into digits
-    (segment_digits, split_wide); scale each one's ink to [0, 1] between the
-    paper and its strokes."""
-    img = img.float()
-    page = find_page(img)
-    frames = read_ink(page, min_contrast, min_snr, min_size)
-    if not len(frames) and page is not img:   # a sheet with nothing on it: read the whole frame
-        frames = read_ink(img, min_contrast, min_snr, min_size)
-    return frames
 
 
 def read_ink(page, min_contrast, min_snr, min_size):
@@ -367,23 +345,26 @@ def read_ink(page, min_contrast, min_snr, min_size):
     return torch.stack(frames) if frames else torch.empty(0, 28, 28)
 
 
-def read_photo(path):
-    """An image file -> grey (H, W) float, EXIF rotation applied, the longest
-    side at most 2 x PHOTO_SIDE. Transparent pixels are laid on a backdrop
-    (backdrop), then the colours are projected on the axis along which they
-    vary most (ink_axis)."""
-    from PIL import Image, ImageOps   # a torchvision dependency; imported here, used only here
-    try:
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)
-            img.thumbnail((2 * PHOTO_SIDE, 2 * PHOTO_SIDE))   # resizes RGBA premultiplied
-            rgba = torch.from_numpy(np.asarray(img.convert("RGBA"), dtype=np.float32) / 255)
-    except (OSError, ValueError, Image.DecompressionBombError) as err:
-        raise P.UserError(f"cannot read {path} as an image: {err}") from None
-    rgb, alpha = rgba[..., :3], rgba[..., 3:]
-    if alpha.min() < 1:
-        rgb = rgb * alpha + backdrop(rgb, alpha) * (1 - alpha)
-    return rgb @ ink_axis(rgb.reshape(-1, 3))
+def photo_to_mnist(img, min_contrast=0.08, min_snr=6.0, min_size=0.06):
+    """A grey photo (H, W) float (paper and ink on a [0, 1] scale) -> the digits
+    it holds, left to right, as MNIST frames (k, 28, 28) (light digit on dark,
+    longest side 20 px, centre of mass at MNIST's); k = 0 when there is no
+    digit: no ink min_contrast above the paper and min_snr noise sigmas above
+    it, or ink smaller than min_size of the frame.
+
+    Steps: find a sheet on a desk and straighten it (find_page; the whole
+    frame again when the sheet holds no digit); shrink to
+    PHOTO_SIDE; make the ink bright (dark_ink); subtract the paper's light
+    (remove_light); blur out the pixel noise (denoise); threshold at Otsu's
+    level but at least 4 noise sigmas; group the ink into digits
+    (segment_digits, split_wide); scale each one's ink to [0, 1] between the
+    paper and its strokes."""
+    img = img.float()
+    page = find_page(img)
+    frames = read_ink(page, min_contrast, min_snr, min_size)
+    if not len(frames) and page is not img:   # a sheet with nothing on it: read the whole frame
+        frames = read_ink(img, min_contrast, min_snr, min_size)
+    return frames
 
 
 LUMA = (0.299, 0.587, 0.114)   # ITU-R 601, Pillow's "L"
@@ -412,6 +393,25 @@ def ink_axis(colours):
         return torch.tensor(LUMA)
     axis = axis if axis.sum() >= 0 else -axis          # brighter stays brighter where it can
     return axis / axis.abs().sum()
+
+
+def read_photo(path):
+    """An image file -> grey (H, W) float, EXIF rotation applied, the longest
+    side at most 2 x PHOTO_SIDE. Transparent pixels are laid on a backdrop
+    (backdrop), then the colours are projected on the axis along which they
+    vary most (ink_axis)."""
+    from PIL import Image, ImageOps   # a torchvision dependency; imported here, used only here
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
+            img.thumbnail((2 * PHOTO_SIDE, 2 * PHOTO_SIDE))   # resizes RGBA premultiplied
+            rgba = torch.from_numpy(np.asarray(img.convert("RGBA"), dtype=np.float32) / 255)
+    except (OSError, ValueError, Image.DecompressionBombError) as err:
+        raise P.UserError(f"cannot read {path} as an image: {err}") from None
+    rgb, alpha = rgba[..., :3], rgba[..., 3:]
+    if alpha.min() < 1:
+        rgb = rgb * alpha + backdrop(rgb, alpha) * (1 - alpha)
+    return rgb @ ink_axis(rgb.reshape(-1, 3))
 
 
 def classify_files(model, paths):

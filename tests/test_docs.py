@@ -1,6 +1,9 @@
 """The README and docs/ point at what exists: every relative link names a file
 of the repository and, with #anchor, one of its headings; every `make X` they
-name is a target of the Makefile."""
+name is a target of the Makefile; and every script reads top to bottom, as
+the guide asks: a top-level function or class uses only the module's names
+defined above it, never one further down."""
+import ast
 import re
 
 import pytest
@@ -8,6 +11,7 @@ import pytest
 from conftest import ROOT
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SCRIPTS = sorted([*ROOT.glob("*.py"), *(ROOT / "tools").glob("*.py")])
 LINK = re.compile(r"\]\(([^)\s]+)\)")            # [text](target)
 MAKE = re.compile(r"`(?:[A-Za-z_]+=\S+ )*make ([a-z][a-z-]*)")   # `make X`, `CI=true make X`
 
@@ -43,3 +47,44 @@ def test_every_make_target_named_exists():
     targets = set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), re.M))
     named = {name for doc in DOCS for name in MAKE.findall(doc.read_text())}
     assert named and named <= targets, sorted(named - targets)
+
+
+def jumps_down(source):
+    """Top-level functions and classes of `source` that use a module-level name
+    defined below them -> ["user (line) uses name (line)"]. Names the function
+    binds itself (arguments, assignments) are its own, not the module's."""
+    tree = ast.parse(source)
+    defined = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            defined.setdefault(node.name, node.lineno)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Name):
+                    defined.setdefault(target.id, node.lineno)
+    found = []
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            continue
+        own = set()
+        for n in ast.walk(node):
+            if isinstance(n, (ast.FunctionDef, ast.Lambda)):
+                a = n.args
+                own |= {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if x}
+            elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                own.add(n.id)
+        used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        found += [f"{node.name} ({node.lineno}) uses {name} ({defined[name]})"
+                  for name in sorted(used - own) if defined.get(name, 0) > node.lineno]
+    return found
+
+
+def test_jumps_down_finds_a_use_of_what_comes_later():
+    source = "def a(x):\n    return b(x) + x\n\n\ndef b(y):\n    c = 1\n    return y + c\n\n\nC = 2\n"
+    assert jumps_down(source) == ["a (1) uses b (5)"]
+    assert jumps_down(source.replace("return b(x) + x", "return x")) == []
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_each_script_reads_top_to_bottom(script):
+    assert not jumps_down(script.read_text()), jumps_down(script.read_text())

@@ -65,6 +65,29 @@ def plot_gallery(model, images, labels, suite, seed, path, n=8, columns=3):
 VAL_CURVES = [("val_clean", "clean"), ("val_mean", "suite mean"), ("val_worst", "suite worst")]
 
 
+def plot_scored(fig, axes, scored):
+    """One validation curve per axis of `axes` over the scored epochs, its
+    y-limits padded by a quarter of its range (at least 0.1 point)."""
+    x = [h["epoch"] for h in scored]
+    best = max(scored, key=lambda h: h["val_mean"])["epoch"]
+    for r, (ax, (key, label)) in enumerate(zip(axes, VAL_CURVES)):
+        y = [100 * h[key] for h in scored]
+        ax.plot(x, y, "o-", color=f"C{r + 1}", markersize=3)
+        pad = max((max(y) - min(y)) / 4, 0.1)
+        ax.set_ylim(min(y) - pad, max(y) + pad)
+        ax.axvline(best, color="grey", linestyle=":", linewidth=1)
+        ax.text(0.01, 0.95, f"{label}: last {y[-1]:.2f} %", transform=ax.transAxes,
+                va="top", fontsize=8)
+        ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        if r < len(axes) - 1:
+            ax.tick_params(labelbottom=False)
+    axes[0].set_title(f"development accuracy (%), scored epochs; dotted: saved (epoch {best})",
+                      fontsize=10)
+    axes[-1].set_xlabel("epoch")
+
+
 def plot_history(history, path):
     """Left: training loss per epoch, the scored epochs shaded; a log axis only
     when the loss spans more than a factor of 3 (a run from scratch), plain
@@ -102,29 +125,6 @@ def plot_history(history, path):
     fig.subplots_adjust(bottom=0.24)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
-
-
-def plot_scored(fig, axes, scored):
-    """One validation curve per axis of `axes` over the scored epochs, its
-    y-limits padded by a quarter of its range (at least 0.1 point)."""
-    x = [h["epoch"] for h in scored]
-    best = max(scored, key=lambda h: h["val_mean"])["epoch"]
-    for r, (ax, (key, label)) in enumerate(zip(axes, VAL_CURVES)):
-        y = [100 * h[key] for h in scored]
-        ax.plot(x, y, "o-", color=f"C{r + 1}", markersize=3)
-        pad = max((max(y) - min(y)) / 4, 0.1)
-        ax.set_ylim(min(y) - pad, max(y) + pad)
-        ax.axvline(best, color="grey", linestyle=":", linewidth=1)
-        ax.text(0.01, 0.95, f"{label}: last {y[-1]:.2f} %", transform=ax.transAxes,
-                va="top", fontsize=8)
-        ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.grid(alpha=0.3)
-        if r < len(axes) - 1:
-            ax.tick_params(labelbottom=False)
-    axes[0].set_title(f"development accuracy (%), scored epochs; dotted: saved (epoch {best})",
-                      fontsize=10)
-    axes[-1].set_xlabel("epoch")
 
 
 def evaluate(args, suite=P.SUITE):

@@ -42,6 +42,11 @@ def fonts():
     return [str(p) for p in found] or [None]
 
 
+def crop_to_ink(m):
+    rows, cols = np.nonzero(m > 0.05)
+    return m[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+
+
 def font_digit(digit, font, rng):
     """Digit drawn in `font` (a path, or None: Pillow's default), slightly
     rotated -> (h, w) float ink coverage in [0, 1], cropped to the ink."""
@@ -51,11 +56,6 @@ def font_digit(digit, font, rng):
     ImageDraw.Draw(canvas).text((size // 2, size // 4), str(digit), fill=255, font=face)
     canvas = canvas.rotate(rng.uniform(-10, 10), resample=Image.BILINEAR)
     return crop_to_ink(np.asarray(canvas, dtype=np.float32) / 255)
-
-
-def crop_to_ink(m):
-    rows, cols = np.nonzero(m > 0.05)
-    return m[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
 
 
 def resize(m, h, w):
@@ -116,6 +116,10 @@ def paper_and_ink(rng):
     return paper.astype(np.float32), ink.astype(np.float32), tags
 
 
+def to_pil(rgb):
+    return Image.fromarray((np.clip(rgb, 0, 1) * 255).round().astype(np.uint8))
+
+
 def render(page, rng, fmt):
     """Coverage (H, W) -> (PIL image, tags): paper, ink, light, blur, noise."""
     paper, ink, tags = paper_and_ink(rng)
@@ -130,10 +134,6 @@ def render(page, rng, fmt):
         rgb = rgb + rng.normal(0, sigma, rgb.shape)
         tags.append("noise")
     return to_pil(rgb), tags + light_tags + [fmt]
-
-
-def to_pil(rgb):
-    return Image.fromarray((np.clip(rgb, 0, 1) * 255).round().astype(np.uint8))
 
 
 def transparent(page, rng):
