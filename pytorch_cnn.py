@@ -7,16 +7,17 @@ The grader imports this file alone and uses `get_model_class`, `MyNet`,
 `classify` and `model.pt`; importing it trains nothing and writes nothing.
 Shapes: B batch, C channels, H = W = 28 pixels. Contents, in order:
 
-    Config, PRESETS          every knob of training, with its reason
-    load_mnist, split        the data, and the development split held out of training
-    FCNet, SimpleCNN, MyNet  the models (MyNet's input stage: standardise, top-hats)
-    classify                 the grader's entry point
-    DEGRADATIONS             the camera model: 26 seeded ops op(x, s, g)
-    PRIMITIVES, LIGHT        random primitives (PRIME, PixMix); haze, glare, shadows
-    SUITE                    named degradations that pick the checkpoint
-    model.pt I/O             load_model, save_atomic (as the grader loads it)
-    train                    the training loop, resumable (--resume)
-    parse_args, main         the command line
+    UserError                    errors a user can fix: one line, exit status 2
+    Config, PRESETS              every knob of training, with its reason
+    load_mnist, split_train_val  the data, and the development split held out of training
+    FCNet, SimpleCNN, MyNet      the models (MyNet's input stage: standardise, top-hats)
+    classify                     the grader's entry point
+    DEGRADATIONS                 the camera model: 26 seeded ops op(x, s, g)
+    PRIMITIVES, LIGHT            random primitives (PRIME, PixMix); haze, glare, shadows
+    SUITE                        named degradations that pick the checkpoint
+    model.pt I/O                 load_model, save_atomic (as the grader loads it)
+    train                        the training loop, resumable (--resume)
+    parse_args, main             the command line
 
 Beside it (not graded): tools/evaluate.py (the test-set table, gallery,
 curves), photo_reader.py (photos -> digits), tools/mnist_data.py (`make data`).
@@ -79,7 +80,8 @@ class Config:
                            "elsewhere, on 2 seeds: docs/experiments.md)")
     batch_size: int = knob(128, "images per AdamW step")
     lr: float = knob(1e-3, "peak learning rate of the one-cycle schedule (a fine-tune: a third "
-                           "of the from-scratch rate, so the base's features are refined, not relearnt)")
+                           "of --preset base's 3e-3 from scratch, so the base's features are refined, "
+                           "not relearnt)")
     warmup: float = knob(0.3, "share of the steps in which the learning rate rises from lr/25 "
                               "to --lr; then it falls on a cosine to lr/25/10^4 (OneCycleLR)")
     weight_decay: float = knob(5e-4, "AdamW's decoupled weight decay")
@@ -729,6 +731,48 @@ def lens_distortion(x, s, g):
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
+# -- The catalogue and the augmentation
+
+# Name -> op. The order is part of the random stream: `camera_noise` draws
+# each op's per-image coin flips and strengths in this order (after a shuffle
+# that is itself drawn over these positions), so reordering, adding or removing
+# an op changes every training batch; retrain and compare when you do.
+DEGRADATIONS = {op.__name__: op for op in (
+    shot_noise, read_noise, speckle, salt_pepper, defocus, motion_blur,
+    exposure, gamma, contrast, illumination, fixed_pattern,
+    low_resolution, jpeg, specks, quantise, hand_held, scratches, warp,
+    stroke_width, occlusion,
+    sharpen, threshold, periodic, smudge, lens_distortion, framing,
+)}
+
+
+def apply_degradations(x, steps, g):
+    """Apply named degradations in order at fixed strengths to the whole batch:
+    steps = [(name, strength), ...]. Clipped to [0, 1] like a sensor's output."""
+    for name, strength in steps:
+        x = DEGRADATIONS[name](x, torch.full((x.shape[0],), strength, device=x.device), g)
+    return x.clamp(0, 1)
+
+
+def camera_noise(x, g, ops, clean_fraction, ops_per_image):
+    """The training augmentation: x (B, 1, H, W) in [0, 1] -> same shape, degraded.
+
+    Per image: with probability `clean_fraction` it stays clean; otherwise each
+    op named in `ops` (names of DEGRADATIONS, in its order) is applied with
+    probability ops_per_image / len(ops), at its own uniform random strength:
+    about ops_per_image at once, a binomial count. The order of the ops is
+    shuffled for every batch. Output clipped to [0, 1].
+    """
+    n = x.shape[0]
+    degraded = uniform(g, (n,), x) >= clean_fraction
+    p = ops_per_image / len(ops)
+    for i in torch.randperm(len(ops), generator=g, device=x.device).tolist():
+        idx = ((uniform(g, (n,), x) < p) & degraded).nonzero().view(-1)
+        if len(idx):
+            x = x.index_copy(0, idx, DEGRADATIONS[ops[i]](x[idx], uniform(g, (len(idx),), x), g))
+    return x.clamp(0, 1)
+
+
 # ----------------------------------------------------------------------------
 # Random primitives: broad families of change, after PRIME and PixMix
 # ----------------------------------------------------------------------------
@@ -939,48 +983,6 @@ def light_mix(x, g, share):
         if len(idx):
             x = x.index_copy(0, idx, op(x[idx], uniform(g, (len(idx),), x), g).clamp(0, 1))
     return x
-
-
-# -- The catalogue and the augmentation
-
-# Name -> op. The order is part of the random stream: `camera_noise` draws
-# each op's per-image coin flips and strengths in this order (after a shuffle
-# that is itself drawn over these positions), so reordering, adding or removing
-# an op changes every training batch; retrain and compare when you do.
-DEGRADATIONS = {op.__name__: op for op in (
-    shot_noise, read_noise, speckle, salt_pepper, defocus, motion_blur,
-    exposure, gamma, contrast, illumination, fixed_pattern,
-    low_resolution, jpeg, specks, quantise, hand_held, scratches, warp,
-    stroke_width, occlusion,
-    sharpen, threshold, periodic, smudge, lens_distortion, framing,
-)}
-
-
-def apply_degradations(x, steps, g):
-    """Apply named degradations in order at fixed strengths to the whole batch:
-    steps = [(name, strength), ...]. Clipped to [0, 1] like a sensor's output."""
-    for name, strength in steps:
-        x = DEGRADATIONS[name](x, torch.full((x.shape[0],), strength, device=x.device), g)
-    return x.clamp(0, 1)
-
-
-def camera_noise(x, g, ops, clean_fraction, ops_per_image):
-    """The training augmentation: x (B, 1, H, W) in [0, 1] -> same shape, degraded.
-
-    Per image: with probability `clean_fraction` it stays clean; otherwise each
-    op named in `ops` (names of DEGRADATIONS, in its order) is applied with
-    probability ops_per_image / len(ops), at its own uniform random strength:
-    about ops_per_image at once, a binomial count. The order of the ops is
-    shuffled for every batch. Output clipped to [0, 1].
-    """
-    n = x.shape[0]
-    degraded = uniform(g, (n,), x) >= clean_fraction
-    p = ops_per_image / len(ops)
-    for i in torch.randperm(len(ops), generator=g, device=x.device).tolist():
-        idx = ((uniform(g, (n,), x) < p) & degraded).nonzero().view(-1)
-        if len(idx):
-            x = x.index_copy(0, idx, DEGRADATIONS[ops[i]](x[idx], uniform(g, (len(idx),), x), g))
-    return x.clamp(0, 1)
 
 
 # ----------------------------------------------------------------------------
