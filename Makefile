@@ -70,7 +70,7 @@ train-cnn: $(BUILT_MODEL) ## train MyNet as model.pt was made (--preset full: fi
 $(BUILT_MODEL) &: pytorch_cnn.py results/mynet-base.pt $(RAW) | $(STAMP)
 	$(call train_cnn,full)
 
-train-cnn-base: data ## train the base from scratch (--preset base, 150 epochs: 63 min for G0 on 2 cores with bf16, hours without), write build/mynet-base.pt
+train-cnn-base: data ## train the base from scratch (--preset base, 150 epochs: 69 min for G0 on 2 cores with bf16, hours without), write build/mynet-base.pt
 	@mkdir -p $(BUILD)
 	$(PY) pytorch_cnn.py train --preset base --model-path $(BUILD)/mynet-base.pt \
 	    --history-path $(BUILD)/mynet-base_history.json $(call resume_if,$(BUILD)/mynet-base.resume.pt)
