@@ -1,12 +1,22 @@
-"""Read photos of handwritten digits with MyNet: a phone picture of a digit on
-paper -> a MNIST-style 28 x 28 frame -> its label.
+"""Read photos of handwritten digits with MyNet: a phone picture of a digit or
+a whole number on paper (a sheet on a desk, any pen) -> MNIST-style 28 x 28
+frames, one per digit -> the label, or the number read left to right.
 
     .venv/bin/python photo_reader.py IMAGE [IMAGE ...] [--model-path model.pt]
 
-Prints `IMAGE: label` per file (`no digit found` for a page without one); a
-file that is not a readable image gets an `error:` line and the others are
-still read (exit 2 at the end). Not graded: the upload system never reads
-photos; it imports pytorch_cnn.py, whose `classify` this calls.
+Prints `IMAGE: label` per file (`number.jpg: 42`; `no digit found` for a page
+without one); a file that is not a readable image gets an `error:` line and
+the others are still read (exit 2 at the end). Not graded: the upload system
+never reads photos; it imports pytorch_cnn.py, whose `classify` this calls.
+Contents, in order (each step's helpers above it):
+
+    dark_ink, remove_light, denoise, otsu   the ink, bright on dark, without the light and noise
+    segment_digits, split_wide              the ink grouped into digits, left to right
+    find_page                               a sheet on a desk, found and straightened
+    to_mnist_frame                          one digit -> (28, 28) as MNIST frames it
+    read_ink, photo_to_mnist                a grey photo -> (k, 28, 28), its k digits
+    read_photo                              an image file -> grey, colours on their main axis
+    classify_files, main                    files -> labels; the command line
 """
 import argparse
 import math

@@ -30,6 +30,43 @@ def test_unseen_suite_on_a_missing_model(capsys):
                           "/nope not found", "git checkout -- model.pt")
 
 
+def test_bench_cnn_on_a_missing_model_it_was_told_to_time(capsys):
+    import bench_cnn
+    assert_one_error_line(*run_main(bench_cnn.main, ["--model-path", "/nope.pt"], capsys),
+                          "/nope.pt not found")
+
+
+@pytest.mark.parametrize("tool", ["check_submission", "compat", "make_zip"])
+def test_a_check_given_a_missing_input_says_so_in_one_line(tool, tmp_path, capsys):
+    """Exit 2, the caller's mistake, apart from 1, a check that failed."""
+    module = __import__(tool)
+    argv = {"check_submission": [str(tmp_path / "nope.zip")], "compat": ["--source", str(tmp_path)],
+            "make_zip": [str(tmp_path / "out.zip"), "--root", str(tmp_path / "nope")]}[tool]
+    assert module.main(argv) == 2
+    captured = capsys.readouterr()
+    assert_one_error_line(2, captured.err, str(tmp_path))
+    assert captured.out == ""
+
+
+SCRIPTS = ["pytorch_cnn", "numpy_nn", "photo_reader", "bench_cnn", "bench_numpy", "bench_submission",
+           "camera_sheet", "check_submission", "compat", "evaluate", "library_suite", "light_suite",
+           "make_zip", "mnist_data", "photo_bench", "read_by_eye", "robustness", "score_runs",
+           "unseen_suite"]
+
+
+POSITIONAL = {"photo_reader": ["digit.png"], "read_by_eye": ["score"], "score_runs": ["model.pt"]}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_command_names_a_bad_flag_in_one_line(script, capsys):
+    main = __import__(script).main
+    with pytest.raises(SystemExit) as exit_info:
+        main([*POSITIONAL.get(script, []), "--no-such-flag"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1 and "--no-such-flag" in err and "--help" in err, err
+
+
 # -------------------- broken data and model files
 
 def good_npz_bytes():

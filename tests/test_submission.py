@@ -243,14 +243,15 @@ def test_static_check_passes_the_repository_scripts():
 
 # -------------------- check_submission: the zip
 
-@pytest.mark.parametrize("layout, message", [
-    ("folder", "must sit at the zip's root"),
-    ("extra", "files the grader does not expect (notes.txt)"),
-    ("missing", "lacks model.pt"),
-    ("not a zip", "not a readable zip"),
-    ("absent", "not found: build it with `make zip`"),
+@pytest.mark.parametrize("layout, message, status", [
+    ("folder", "must sit at the zip's root", 1),
+    ("extra", "files the grader does not expect (notes.txt)", 1),
+    ("missing", "lacks model.pt", 1),
+    ("not a zip", "not a readable zip", 1),
+    ("absent", "not found: build it with `make zip`", 2),     # the caller's mistake, not the zip's
 ])
-def test_check_rejects_a_bad_zip_before_grading(fake_root, tmp_path, data_path, capsys, layout, message):
+def test_check_rejects_a_bad_zip_before_grading(fake_root, tmp_path, data_path, capsys, layout, message,
+                                                status):
     out = tmp_path / "submission.zip"
     entries = [(name, (fake_root / name).read_bytes()) for name in make_zip.FILES]
     if layout == "folder":
@@ -262,9 +263,11 @@ def test_check_rejects_a_bad_zip_before_grading(fake_root, tmp_path, data_path, 
         make_zip.write_zip(entries[:-1], out)
     elif layout == "not a zip":
         out.write_bytes(b"PK\x03\x04 not really")
-    assert check_submission.main([str(out), "--data", str(data_path)]) == 1
+    assert check_submission.main([str(out), "--data", str(data_path)]) == status
     captured = capsys.readouterr()
     assert message in captured.err and "grader:" not in captured.out
+    if status == 2:
+        assert captured.out == "" and len(captured.err.splitlines()) == 1
 
 
 def test_check_help():

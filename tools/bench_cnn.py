@@ -76,16 +76,21 @@ def bench_against_torchvision(x, g, repeats):
 
 @P.one_line_errors
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
+    parser = P.Parser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model-path", default=str(ROOT / "model.pt"))
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--model-path", help="the MyNet state_dict to time (default: model.pt; "
+                                             "an untrained MyNet when it is absent: speed does not "
+                                             "depend on the weights)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs; the best counts (default: 5)")
     args = parser.parse_args(argv)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    path = Path(args.model_path)
-    model = P.load_model(path) if path.exists() else P.MyNet().eval()
-    if path.exists():
+    path = Path(args.model_path or ROOT / "model.pt")
+    if args.model_path or path.exists():   # a path the user named must load
+        model = P.load_model(path)
         print(f"model.pt size:                  {path.stat().st_size / 1e6:8.2f} MB      (goal <= 2 MB)")
+    else:
+        model = P.MyNet().eval()
+        print(f"{path} absent: timing an untrained MyNet (same speed)")
     bench_classify(model, args.repeats)
     x, g = bench_camera(args.repeats)
     bench_against_torchvision(x, g, args.repeats)

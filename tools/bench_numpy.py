@@ -64,7 +64,7 @@ def torch_epoch(x, y, cfg, seed):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+    parser = nn.Parser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--steps", type=int, default=200, help="training steps per timed epoch")
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per framework; the best counts")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from check_submission import accuracy, default_data, load_as_grader, load_test_images  # noqa: E402
+from check_submission import Parser, accuracy, default_data, load_as_grader, load_test_images  # noqa: E402
 
 PACKAGES = ("numpy", "matplotlib", "torch", "torchvision")
 
@@ -50,7 +50,7 @@ def peak_memory_mib():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
+    parser = Parser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=2000,
                         help="MNIST test images per noise: the accuracy's standard error is then "

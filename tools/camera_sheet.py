@@ -46,8 +46,9 @@ def rows(x):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=str(ROOT / "results" / "camera_model.png"))
+    parser = P.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=str(ROOT / "results" / "camera_model.png"),
+                        help="where the sheet goes (default: results/camera_model.png)")
     args = parser.parse_args(argv)
     x, _ = splits.images("test", DIGITS)
     sheet = rows(x)

@@ -445,7 +445,7 @@ PARTS = ("loaders", "compile", "pythons", "old-stack")
 
 def parse_args(argv):
     """Command line -> argparse.Namespace (see --help)."""
-    parser = argparse.ArgumentParser(prog="compat.py", description=__doc__,
+    parser = check_submission.Parser(prog="compat.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
                         help="what to run (default: all)")
@@ -459,11 +459,16 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    """Run the parts asked for. -> 0 when every case passes, else 1."""
+    """Run the parts asked for. -> 0 when every case passes, else 1 (2: --source lacks a graded file)."""
     args = parse_args(argv)
     if args.probe:
         return probe(*args.probe)
     source, start = os.path.abspath(args.source), time.time()
+    missing = [name for name in FILES if not os.path.isfile(os.path.join(source, name))]
+    if missing:
+        print("error: --source %s lacks %s: name the folder of the graded files"
+              % (args.source, ", ".join(missing)), file=sys.stderr)
+        return 2
     outcome = {}
     if "loaders" in args.parts:
         results = loader_matrix(args.python, source, args.data, SCRIPTS, args.jobs)

@@ -152,13 +152,17 @@ def evaluate(args, suite=P.SUITE):
 
 @P.one_line_errors
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = P.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-path", default=str(ROOT / "model.pt"), help="MyNet's state_dict (default: model.pt)")
     parser.add_argument("--history-path", default=str(ROOT / "results" / "pytorch_cnn_history.json"),
                         help="its training history, plotted when it exists")
-    parser.add_argument("--gallery-path", default=str(ROOT / "results" / "pytorch_cnn_gallery.png"))
-    parser.add_argument("--curves-path", default=str(ROOT / "results" / "pytorch_cnn_training.png"))
-    parser.add_argument("--data-dir", default=str(ROOT / "data"))
+    parser.add_argument("--gallery-path", default=str(ROOT / "results" / "pytorch_cnn_gallery.png"),
+                        help="where the gallery of digits under the suite's degradations goes "
+                             "(default: results/pytorch_cnn_gallery.png)")
+    parser.add_argument("--curves-path", default=str(ROOT / "results" / "pytorch_cnn_training.png"),
+                        help="where the training curves go (default: results/pytorch_cnn_training.png)")
+    parser.add_argument("--data-dir", default=str(ROOT / "data"),
+                        help="holds MNIST/raw/, unpacked by `make data` (default: data)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     return evaluate(parser.parse_args(argv))
 

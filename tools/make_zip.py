@@ -27,7 +27,7 @@ import types
 import zipfile
 from pathlib import Path
 
-from check_submission import FILES, ModelLoadError, first_line, load_as_grader  # noqa: E402
+from check_submission import FILES, ModelLoadError, Parser, first_line, load_as_grader  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -186,7 +186,7 @@ def uncommitted(root, names=FILES):
 
 def parse_args(argv):
     """Command line -> argparse.Namespace (see --help)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="make_zip.py", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("output", nargs="?", default="submission.zip",
@@ -197,8 +197,13 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    """Build the zip; -> 0, or 1 after printing one `error:` line per problem."""
+    """Build the zip; -> 0, or 1 after printing one `error:` line per problem of the
+    graded files (2: no such --root)."""
     args = parse_args(argv)
+    if not args.root.is_dir():
+        print(f"error: --root {args.root} is not a folder: name the folder that holds the graded files",
+              file=sys.stderr)
+        return 2
     try:
         path = build(args.root, args.output)
     except SubmissionError as err:

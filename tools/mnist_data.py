@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from check_submission import Parser   # one-line argument errors; stdlib only, like this file
+
 ROOT = Path(__file__).resolve().parent.parent
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -127,7 +129,7 @@ def write_npz(root, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default="data", help="holds mnist/ (shipped) and MNIST/raw/ (default: data)")
     parser.add_argument("--npz-path", default="full-mnist.npz", help="the NumPy lab's data file (default: full-mnist.npz)")
     args = parser.parse_args(argv)

@@ -338,7 +338,7 @@ def kind_of(tags):
 
 @P.one_line_errors
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
+    parser = P.Parser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=300, help="photo-like digit images (default: 300)")
     parser.add_argument("--blank", type=int, default=20, help="pages without a digit (default: 20)")
@@ -347,7 +347,8 @@ def main(argv=None):
     parser.add_argument("--numbers", type=int, default=40, help="numbers of 2-4 digits (default: 40)")
     parser.add_argument("--seed", type=int, default=1,
                         help="seeds every draw (default: 1; the reader was tuned on seed 0)")
-    parser.add_argument("--model-path", default=str(ROOT / "model.pt"))
+    parser.add_argument("--model-path", default=str(ROOT / "model.pt"), help="the MyNet state_dict that "
+                        "reads the photos (default: model.pt)")
     parser.add_argument("--out", default=None,
                         help="a new or empty folder to keep the images in (default: a temporary "
                              "folder, deleted after scoring)")
@@ -356,6 +357,7 @@ def main(argv=None):
                                                      not any(Path(args.out).iterdir())):
         raise P.UserError(f"--out {args.out} exists and is not an empty folder: name a new folder "
                           f"(the images would mix with what is there)")
+    model = P.load_model(args.model_path)   # first: a missing model fails before minutes of drawing
     images, labels = P.load_mnist(ROOT / "data", train=False)
     out = Path(args.out or tempfile.mkdtemp(prefix="photo_bench_"))
     try:
@@ -365,7 +367,7 @@ def main(argv=None):
         cases = make_set(out, args.n, args.blank, args.seed, x, y)
         cases += make_kinds(out, args.seed, x, y, args.desk, args.thin, args.numbers)
         print("reading them ...", file=sys.stderr, flush=True)
-        accuracy, failures = score(P.load_model(args.model_path), cases)
+        accuracy, failures = score(model, cases)
     finally:
         if not args.out:   # only the temporary folder: never a folder the user named
             shutil.rmtree(out, ignore_errors=True)

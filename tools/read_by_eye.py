@@ -243,7 +243,7 @@ def report(rows, readable_means=None):
 
 @P.one_line_errors
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = P.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=("sheets", "score"))
     parser.add_argument("--suite", choices=SUITES, default="light", help="sheets: the suite (default: light)")
     parser.add_argument("--entry", nargs="+", help="sheets: only these entries (default: all of the suite)")

@@ -9,8 +9,8 @@ epochs) when results/baselines/<name>.pt is missing, about a minute on 2 cores; 
 are neither graded nor zipped. The families come from tools/unseen_suite.py,
 so the curves show what training never saw; each strength of each family
 draws from its own generator (seeded from the family's position), so every
-model sees the same images. Grey panels: the families modelled in training
-in MyNet's training (unseen_suite.COUNTERPARTS, from its history). --library-out draws
+model sees the same images. Grey panels: the families that have a
+counterpart in MyNet's training (unseen_suite.COUNTERPARTS, from its history). --library-out draws
 the library suite (tools/library_suite.py) as bars, default and harsher
 setting per transform (its settings are not one strength scale).
 """
@@ -143,7 +143,7 @@ def library_bars(result, suite, path):
 
 @P.one_line_errors
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
+    parser = P.Parser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-path", default=str(ROOT / "model.pt"))
     parser.add_argument("--baselines-dir", default=str(BASELINES))

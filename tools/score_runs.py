@@ -144,7 +144,7 @@ def report(paths, scores, split, n, entries=None):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = P.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="+", help="state_dict files of MyNet (the first is the reference)")
     parser.add_argument("--split", choices=splits.SPLITS, default="dev",
                         help="dev: decisions; test: the shipped model's report (default: dev)")

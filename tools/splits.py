@@ -93,8 +93,9 @@ def verdict(diff, low, high):
 
 def suite_parser(doc):
     """The command line the suites share: --model-path, --split, --n, --json."""
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model-path", default=str(ROOT / "model.pt"))
+    parser = P.Parser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model-path", default=str(ROOT / "model.pt"),
+                        help="the MyNet state_dict to score (default: model.pt)")
     parser.add_argument("--split", choices=SPLITS, default="dev",
                         help="dev: the development images (decisions); test: the MNIST test set "
                              "(the shipped model's report) (default: dev)")
