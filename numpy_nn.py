@@ -20,15 +20,15 @@ one matrix product and no (B, D, H) tensor.
 
 Contents, in order:
 
-    Config                                every knob of the training run, with its reason
+    Config                                  every knob of the training run, with its reason
     Layer, Loss, Linear, ReLU, Sigmoid, SE  the template's API, each forward beside its derivative
     get_linear_class ... get_se_loss_class  the hooks older graders fetch the classes through
-    Sequential, build_mlp, SGD            beyond the template: the MLP and its optimiser
-    gradient_check                        every derivative against a numerical one
-    load_data, deskew, random_shift       the two digits, upright, and their augmentation
-    fit                                   the training loop
-    plot_training, plot_classification    the two PNGs
-    parse_args, main                      the command line
+    Sequential, build_mlp, SGD              beyond the template: the MLP and its optimiser
+    gradient_check                          every derivative against a numerical one
+    load_data, deskew, random_shift         the two digits, upright, and their augmentation
+    fit                                     the training loop
+    plot_training, plot_classification      the two PNGs
+    parse_args, main                        the command line
 
 Run `python numpy_nn.py --help` (or `make train-numpy`): trains an MLP on
 digits 4 vs 9 and writes numpy_nn_training.png and numpy_nn_classification.png.

@@ -49,30 +49,56 @@ def test_every_make_target_named_exists():
     assert named and named <= targets, sorted(named - targets)
 
 
+DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def bound_names(node):
+    """The names a statement binds where it stands -> {name: line}: assignment
+    targets (tuples too), imports, def and class names; it looks into if, try
+    and with blocks but not into the bodies of functions and classes."""
+    found, todo = [], [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, DEFS):
+            found.append((n.name, n.lineno))
+            if n is not node or isinstance(n, ast.ClassDef):
+                continue
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            found.append((n.id, n.lineno))
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            found += [((alias.asname or alias.name).split(".")[0], n.lineno) for alias in n.names]
+        todo.extend(c for c in ast.iter_child_nodes(n) if not isinstance(c, ast.Lambda))
+    names = {}
+    for name, line in found:
+        names[name] = min(line, names.get(name, line))     # where it is first bound
+    return names
+
+
 def jumps_down(source):
     """Top-level functions and classes of `source` that use a module-level name
-    defined below them -> ["user (line) uses name (line)"]. Names the function
-    binds itself (arguments, assignments) are its own, not the module's."""
+    bound below them -> ["user (line) uses name (line)"]. Names a function binds
+    itself (arguments, assignments, imports, nested defs) are its own."""
     tree = ast.parse(source)
     defined = {}
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            defined.setdefault(node.name, node.lineno)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
-                if isinstance(target, ast.Name):
-                    defined.setdefault(target.id, node.lineno)
+        names = {node.name: node.lineno} if isinstance(node, DEFS) else bound_names(node)
+        for name, line in names.items():
+            defined.setdefault(name, line)
     found = []
     for node in tree.body:
-        if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        if not isinstance(node, DEFS):
             continue
         own = set()
         for n in ast.walk(node):
-            if isinstance(n, (ast.FunctionDef, ast.Lambda)):
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 a = n.args
                 own |= {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if x}
+            if isinstance(n, DEFS) and n is not node:
+                own.add(n.name)
             elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 own.add(n.id)
+            elif isinstance(n, (ast.Import, ast.ImportFrom)):
+                own |= {(alias.asname or alias.name).split(".")[0] for alias in n.names}
         used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         found += [f"{node.name} ({node.lineno}) uses {name} ({defined[name]})"
                   for name in sorted(used - own) if defined.get(name, 0) > node.lineno]
@@ -83,6 +109,13 @@ def test_jumps_down_finds_a_use_of_what_comes_later():
     source = "def a(x):\n    return b(x) + x\n\n\ndef b(y):\n    c = 1\n    return y + c\n\n\nC = 2\n"
     assert jumps_down(source) == ["a (1) uses b (5)"]
     assert jumps_down(source.replace("return b(x) + x", "return x")) == []
+    later = {"tuple": "B, D = 1, 2", "import": "import os as B", "try": "try:\n    B = 1\nexcept Exception:\n    B = 2",
+             "async": "async def B():\n    pass"}
+    for kind, binding in later.items():
+        assert [line[:14] for line in jumps_down(f"def f():\n    return B\n\n\n{binding}\n")] \
+            == ["f (1) uses B ("], kind
+    nested = "def f():\n    def g():\n        return 1\n    return g()\n\n\ndef g():\n    return 2\n"
+    assert jumps_down(nested) == []   # f's own g, not the module's
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.relative_to(ROOT).as_posix())

@@ -36,28 +36,42 @@ def test_bench_cnn_on_a_missing_model_it_was_told_to_time(capsys):
                           "/nope.pt not found")
 
 
+def test_photo_bench_on_a_missing_model_fails_before_drawing(capsys):
+    import photo_bench
+    status, err = run_main(photo_bench.main, ["--model-path", "/nope.pt"], capsys)
+    assert_one_error_line(status, err, "/nope.pt not found")     # one line: no "drawing ..." before it
+
+
 @pytest.mark.parametrize("tool", ["check_submission", "compat", "make_zip"])
 def test_a_check_given_a_missing_input_says_so_in_one_line(tool, tmp_path, capsys):
     """Exit 2, the caller's mistake, apart from 1, a check that failed."""
     module = __import__(tool)
-    argv = {"check_submission": [str(tmp_path / "nope.zip")], "compat": ["--source", str(tmp_path)],
-            "make_zip": [str(tmp_path / "out.zip"), "--root", str(tmp_path / "nope")]}[tool]
+    nope = str(tmp_path / "nope")
+    argv = {"check_submission": [nope, "--data", str(tmp_path)], "compat": ["--source", nope],
+            "make_zip": [str(tmp_path / "out.zip"), "--root", nope]}[tool]
     assert module.main(argv) == 2
     captured = capsys.readouterr()
-    assert_one_error_line(2, captured.err, str(tmp_path))
+    assert_one_error_line(2, captured.err, nope)
     assert captured.out == ""
 
 
-SCRIPTS = ["pytorch_cnn", "numpy_nn", "photo_reader", "bench_cnn", "bench_numpy", "bench_submission",
-           "camera_sheet", "check_submission", "compat", "evaluate", "library_suite", "light_suite",
-           "make_zip", "mnist_data", "photo_bench", "read_by_eye", "robustness", "score_runs",
-           "unseen_suite"]
+def test_compat_on_a_folder_without_the_graded_files_is_a_failed_check(tmp_path, capsys):
+    import compat
+    assert compat.main(["--source", str(tmp_path)]) == 1
+    assert "lacks numpy_nn.py" in capsys.readouterr().err
 
 
+# Every command: the root's scripts and the tools that have a command line.
+COMMANDS = sorted(p.stem for p in [*ROOT.glob("*.py"), *(ROOT / "tools").glob("*.py")]
+                  if "\ndef main(" in p.read_text())
 POSITIONAL = {"photo_reader": ["digit.png"], "read_by_eye": ["score"], "score_runs": ["model.pt"]}
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
+def test_the_commands_are_found():
+    assert {"pytorch_cnn", "numpy_nn", "photo_reader", "make_zip", "unseen_suite"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("script", COMMANDS)
 def test_every_command_names_a_bad_flag_in_one_line(script, capsys):
     main = __import__(script).main
     with pytest.raises(SystemExit) as exit_info:

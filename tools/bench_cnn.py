@@ -77,19 +77,22 @@ def bench_against_torchvision(x, g, repeats):
 @P.one_line_errors
 def main(argv=None):
     parser = P.Parser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-path", help="the MyNet state_dict to time (default: model.pt; "
                                              "an untrained MyNet when it is absent: speed does not "
                                              "depend on the weights)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs; the best counts (default: 5)")
     args = parser.parse_args(argv)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
     path = Path(args.model_path or ROOT / "model.pt")
-    if args.model_path or path.exists():   # a path the user named must load
-        model = P.load_model(path)
-        print(f"model.pt size:                  {path.stat().st_size / 1e6:8.2f} MB      (goal <= 2 MB)")
+    named = args.model_path or path.exists()            # a path the user named must load
+    model = P.load_model(path) if named else P.MyNet().eval()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    if named:
+        print(f"{path.name} size:{' ' * max(1, 25 - len(path.name))}{path.stat().st_size / 1e6:8.2f} MB"
+              f"      (goal <= 2 MB)")
     else:
-        model = P.MyNet().eval()
         print(f"{path} absent: timing an untrained MyNet (same speed)")
     bench_classify(model, args.repeats)
     x, g = bench_camera(args.repeats)

@@ -65,10 +65,12 @@ def torch_epoch(x, y, cfg, seed):
 
 def main(argv=None):
     parser = nn.Parser(description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--steps", type=int, default=200, help="training steps per timed epoch")
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per framework; the best counts")
     args = parser.parse_args(argv)
+    if args.steps < 1 or args.repeats < 1:
+        parser.error(f"--steps and --repeats must be at least 1, got {args.steps} and {args.repeats}")
     cfg = nn.Config()
     rng = np.random.default_rng(cfg.seed)
     x = rng.standard_normal((args.steps * cfg.batch_size, 784)).astype(np.float32)  # like standardised pixels

@@ -51,11 +51,13 @@ def peak_memory_mib():
 
 def main(argv=None):
     parser = Parser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=2000,
                         help="MNIST test images per noise: the accuracy's standard error is then "
                              "0.2 points at 99 %% (default 2000)")
     args = parser.parse_args(argv)
+    if args.n < 1:
+        parser.error(f"--n must be at least 1, got {args.n}")
     # The packages first, so each script's own import time shows alone.
     packages_s = import_seconds(*PACKAGES)
     numpy_s, pytorch_s = import_seconds("numpy_nn"), import_seconds("pytorch_cnn")

@@ -684,7 +684,8 @@ def main(argv=None):
         print(f"error: no MNIST test data at {args.data}: run `make data`", file=sys.stderr)
         return 2
     if not Path(args.zip).is_file():
-        print(f"error: {args.zip} not found: build it with `make zip`, or name the zip to check",
+        what = "is a folder, not a zip" if Path(args.zip).is_dir() else "not found"
+        print(f"error: {args.zip} {what}: build it with `make zip`, or name the zip to check",
               file=sys.stderr)
         return 2
     print(f"checking {args.zip} as the grader would")

@@ -459,16 +459,19 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    """Run the parts asked for. -> 0 when every case passes, else 1 (2: --source lacks a graded file)."""
+    """Run the parts asked for. -> 0 when every case passes, else 1 (2: --source is not a folder)."""
     args = parse_args(argv)
     if args.probe:
         return probe(*args.probe)
     source, start = os.path.abspath(args.source), time.time()
-    missing = [name for name in FILES if not os.path.isfile(os.path.join(source, name))]
-    if missing:
-        print("error: --source %s lacks %s: name the folder of the graded files"
-              % (args.source, ", ".join(missing)), file=sys.stderr)
+    if not os.path.isdir(source):
+        print("error: --source %s is not a folder: name the folder of the graded files" % args.source,
+              file=sys.stderr)
         return 2
+    missing = [name for name in FILES if not os.path.isfile(os.path.join(source, name))]
+    if missing:   # a broken submission, as make_zip reports one: a failed check, nothing to run
+        print("FAIL: %s lacks %s" % (args.source, ", ".join(missing)), file=sys.stderr)
+        return 1
     outcome = {}
     if "loaders" in args.parts:
         results = loader_matrix(args.python, source, args.data, SCRIPTS, args.jobs)

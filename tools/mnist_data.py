@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from check_submission import Parser   # one-line argument errors; stdlib only, like this file
+from check_submission import Parser   # one-line argument errors; imports only the standard library
 
 ROOT = Path(__file__).resolve().parent.parent
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",

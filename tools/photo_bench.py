@@ -339,7 +339,7 @@ def kind_of(tags):
 @P.one_line_errors
 def main(argv=None):
     parser = P.Parser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=300, help="photo-like digit images (default: 300)")
     parser.add_argument("--blank", type=int, default=20, help="pages without a digit (default: 20)")
     parser.add_argument("--desk", type=int, default=40, help="sheets on a desk (default: 40)")

@@ -144,7 +144,7 @@ def library_bars(result, suite, path):
 @P.one_line_errors
 def main(argv=None):
     parser = P.Parser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-path", default=str(ROOT / "model.pt"))
     parser.add_argument("--baselines-dir", default=str(BASELINES))
     parser.add_argument("--n", type=int, default=1000, help="test images per point (default: 1000)")
