@@ -52,25 +52,29 @@ def test_every_make_target_named_exists():
 DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def bound_names(node):
-    """The names a statement binds where it stands -> {name: line}: assignment
-    targets (tuples too), imports, def and class names; it looks into if, try
-    and with blocks but not into the bodies of functions and classes."""
+def bound_names(node, inside=False):
+    """The names a statement binds -> {name: first line}: assignment targets
+    (tuples too), imports, def and class names, looking into if, try and with
+    blocks. The bodies of the functions and classes it defines count only with
+    `inside` (then with every function's arguments): what a function calls its own."""
     found, todo = [], [node]
     while todo:
         n = todo.pop()
-        if isinstance(n, DEFS):
+        if isinstance(n, DEFS) and n is not node:
             found.append((n.name, n.lineno))
-            if n is not node or isinstance(n, ast.ClassDef):
+            if not inside:
                 continue
+        if inside and isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            a = n.args
+            found += [(x.arg, n.lineno) for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if x]
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
             found.append((n.id, n.lineno))
         elif isinstance(n, (ast.Import, ast.ImportFrom)):
             found += [((alias.asname or alias.name).split(".")[0], n.lineno) for alias in n.names]
-        todo.extend(c for c in ast.iter_child_nodes(n) if not isinstance(c, ast.Lambda))
+        todo.extend(ast.iter_child_nodes(n))
     names = {}
     for name, line in found:
-        names[name] = min(line, names.get(name, line))     # where it is first bound
+        names[name] = min(line, names.get(name, line))
     return names
 
 
@@ -88,20 +92,10 @@ def jumps_down(source):
     for node in tree.body:
         if not isinstance(node, DEFS):
             continue
-        own = set()
-        for n in ast.walk(node):
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                a = n.args
-                own |= {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if x}
-            if isinstance(n, DEFS) and n is not node:
-                own.add(n.name)
-            elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-                own.add(n.id)
-            elif isinstance(n, (ast.Import, ast.ImportFrom)):
-                own |= {(alias.asname or alias.name).split(".")[0] for alias in n.names}
+        own = bound_names(node, inside=True)
         used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         found += [f"{node.name} ({node.lineno}) uses {name} ({defined[name]})"
-                  for name in sorted(used - own) if defined.get(name, 0) > node.lineno]
+                  for name in sorted(used - own.keys()) if defined.get(name, 0) > node.lineno]
     return found
 
 
